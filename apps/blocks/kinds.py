@@ -1,0 +1,308 @@
+"""Block kinds and their config schemas.
+
+One Django form per kind is the single definition of a kind's config: the HTML editor renders it
+and shows its errors in place, the API feeds it the JSON `config` and answers its errors as a 400.
+Fields accept both the API's native JSON values and the strings an HTML form posts.
+"""
+
+import re
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import models
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+
+class BlockKind(models.TextChoices):
+    INSTRUCTION = "instruction", "Instruction"
+    COMMAND = "command", "Command"
+    API_CALL = "api_call", "API call"
+    CONDITIONAL = "conditional", "Conditional"
+    TIMER = "timer", "Timer"
+
+
+HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+# RFC 9110 token characters; anything else (CR, LF, spaces, colons) could split or smuggle headers.
+HEADER_NAME_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+SIMPLE_ACTIONS = ("continue", "stop", "fail")
+MAX_BODY_BYTES = 1024 * 1024
+expression_environment = ImmutableSandboxedEnvironment()
+
+
+class ConfigError(Exception):
+    """A block config that breaks its kind's schema; `errors` maps field names to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+class IdListField(forms.Field):
+    """A list of positive integer ids, from a JSON list or "1, 2" text."""
+
+    def to_python(self, value):
+        if value in (None, "", []):
+            return []
+        if isinstance(value, str):
+            value = [part for part in re.split(r"[,\s]+", value) if part]
+        if not isinstance(value, (list, tuple)):
+            raise ValidationError("Enter a list of ids.")
+        ids = []
+        for item in value:
+            if isinstance(item, bool):
+                raise ValidationError("Ids must be whole numbers.")
+            try:
+                number = int(item)
+            except (TypeError, ValueError):
+                raise ValidationError(f"“{item}” is not an id.") from None
+            if number < 1:
+                raise ValidationError("Ids must be positive.")
+            if number not in ids:
+                ids.append(number)
+        return ids
+
+
+class StatusListField(forms.Field):
+    """Expected HTTP statuses, from a JSON list or "200, 201" text."""
+
+    widget = forms.TextInput
+
+    def prepare_value(self, value):
+        if isinstance(value, (list, tuple)):
+            return ", ".join(str(item) for item in value)
+        return value
+
+    def to_python(self, value):
+        if value in (None, "", []):
+            raise ValidationError("Give at least one expected status.", code="required")
+        if isinstance(value, str):
+            value = [part for part in re.split(r"[,\s]+", value) if part]
+        if not isinstance(value, (list, tuple)):
+            raise ValidationError("Enter a list of HTTP statuses.")
+        statuses = []
+        for item in value:
+            try:
+                if isinstance(item, bool):
+                    raise ValueError
+                status = int(item)
+            except (TypeError, ValueError):
+                raise ValidationError(f"“{item}” is not an HTTP status.") from None
+            if not 100 <= status <= 599:
+                raise ValidationError(f"{status} is not an HTTP status (100–599).")
+            if status not in statuses:
+                statuses.append(status)
+        return statuses
+
+
+class HeadersField(forms.Field):
+    """Request headers, from a JSON object or "Name: value" lines."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "placeholder": "Accept: application/json"})
+
+    def prepare_value(self, value):
+        if isinstance(value, dict):
+            return "\n".join(f"{name}: {header}" for name, header in value.items())
+        return value
+
+    def to_python(self, value):
+        if value in (None, "", {}):
+            return {}
+        if isinstance(value, str):
+            parsed = {}
+            for number, line in enumerate(value.splitlines(), start=1):
+                if not line.strip():
+                    continue
+                if ":" not in line:
+                    raise ValidationError(f"Line {number}: write headers as “Name: value”.")
+                name, _, header = line.partition(":")
+                parsed[name.strip()] = header.strip()
+            value = parsed
+        if not isinstance(value, dict):
+            raise ValidationError("Headers must be an object of names to values.")
+        for name, header in value.items():
+            if not isinstance(name, str) or not HEADER_NAME_RE.match(name):
+                raise ValidationError(f"“{name}” is not a valid header name (letters, digits and -_. only).")
+            if not isinstance(header, str):
+                raise ValidationError(f"The value of {name} must be text.")
+            if "\r" in header or "\n" in header or "\0" in header:
+                raise ValidationError(f"The value of {name} may not contain line breaks.")
+        return dict(value)
+
+
+class StrictCharField(forms.CharField):
+    """A CharField that refuses non-string JSON values instead of str()-ing them."""
+
+    def to_python(self, value):
+        if value is not None and not isinstance(value, str):
+            raise ValidationError("Enter text.")
+        return super().to_python(value)
+
+
+class StrictIntegerField(forms.IntegerField):
+    def to_python(self, value):
+        if isinstance(value, (bool, float, list, dict)):
+            raise ValidationError("Enter a whole number.")
+        return super().to_python(value)
+
+
+class RawCheckboxInput(forms.CheckboxInput):
+    """Hands the posted value to the field untouched, so JSON's "yes" is an error, not True."""
+
+    def value_from_datadict(self, data, files, name):
+        return data.get(name)
+
+
+class StrictBooleanField(forms.BooleanField):
+    """HTML checkboxes post "on" or nothing; JSON must send a real boolean."""
+
+    widget = RawCheckboxInput
+
+    def to_python(self, value):
+        if value in (None, "", "on", "true", "True", "1", "false", "False", "0", True, False):
+            return super().to_python(value)
+        raise ValidationError("Enter true or false.")
+
+
+def max_bytes_validator(limit: int, what: str):
+    def validate(value: str) -> None:
+        size = len(value.encode("utf-8"))
+        if size > limit:
+            raise ValidationError(f"{what} is {size:,} bytes; the limit is {limit:,} bytes.", code="too_large")
+
+    return validate
+
+
+def validate_url(value: str) -> None:
+    if any(char in value for char in "\r\n\t "):
+        raise ValidationError("The URL may not contain spaces or line breaks.")
+    if not re.match(r"^https?://", value, re.IGNORECASE):
+        raise ValidationError("The URL must start with http:// or https://.")
+    if "{{" not in value and "{%" not in value:
+        URLValidator(schemes=["http", "https"])(value)
+
+
+def validate_action(value: str) -> None:
+    if value in SIMPLE_ACTIONS:
+        return
+    if value.startswith("goto:") and re.match(r"^[-a-zA-Z0-9_]+$", value[5:]):
+        return
+    raise ValidationError("Choose continue, stop, fail or goto:<later block key>.")
+
+
+def validate_expression(value: str) -> None:
+    try:
+        expression_environment.compile_expression(value)
+    except TemplateSyntaxError as error:
+        raise ValidationError(f"Expression syntax error: {error.message}") from None
+
+
+class KindForm(forms.Form):
+    """Base of the per-kind forms. Unknown keys in a JSON config are errors, not silently dropped."""
+
+    def config(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.fields}
+
+
+class InstructionConfigForm(KindForm):
+    markdown = StrictCharField(
+        widget=forms.Textarea(attrs={"rows": 6}),
+        validators=[max_bytes_validator(settings.RUNBOOKS_MAX_DESCRIPTION_BYTES, "The Markdown")],
+    )
+    gate = forms.ChoiceField(
+        choices=[("none", "No gate"), ("confirm", "Confirm to continue"), ("approval", "Approval by another person")],
+        initial="none",
+    )
+
+
+class CommandConfigForm(KindForm):
+    script = StrictCharField(
+        widget=forms.Textarea(attrs={"rows": 8, "class": "mono", "spellcheck": "false"}),
+        strip=False,
+        validators=[max_bytes_validator(settings.RUNBOOKS_MAX_SCRIPT_BYTES, "The script")],
+    )
+    shell = forms.ChoiceField(choices=[("sh", "sh"), ("bash", "bash")], initial="sh")
+    timeout_seconds = StrictIntegerField(min_value=1, max_value=86400, initial=300)
+    credentials = IdListField(required=False, initial=list)
+    continue_on_error = StrictBooleanField(required=False, initial=False)
+
+    def clean_script(self):
+        script = self.cleaned_data["script"]
+        if not script.strip():
+            raise ValidationError("The script is empty.", code="required")
+        return script
+
+
+class ApiCallConfigForm(KindForm):
+    method = forms.ChoiceField(choices=[(method, method) for method in HTTP_METHODS], initial="GET")
+    url = StrictCharField(max_length=2048, validators=[validate_url])
+    headers = HeadersField(required=False, initial=dict)
+    body = StrictCharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}),
+        validators=[max_bytes_validator(MAX_BODY_BYTES, "The body")],
+    )
+    credential = StrictIntegerField(required=False, min_value=1)
+    expected_status = StatusListField(initial=[200])
+    timeout_seconds = StrictIntegerField(min_value=1, max_value=300, initial=30)
+    continue_on_error = StrictBooleanField(required=False, initial=False)
+
+    def clean_credential(self):
+        return self.cleaned_data.get("credential") or None
+
+
+class ConditionalConfigForm(KindForm):
+    expression = StrictCharField(max_length=2000, validators=[validate_expression])
+    on_true = StrictCharField(max_length=80, initial="continue", validators=[validate_action])
+    on_false = StrictCharField(max_length=80, initial="stop", validators=[validate_action])
+
+
+class TimerConfigForm(KindForm):
+    seconds = StrictIntegerField(min_value=1, max_value=86400, initial=60)
+
+
+KIND_FORMS: dict[str, type[KindForm]] = {
+    BlockKind.INSTRUCTION: InstructionConfigForm,
+    BlockKind.COMMAND: CommandConfigForm,
+    BlockKind.API_CALL: ApiCallConfigForm,
+    BlockKind.CONDITIONAL: ConditionalConfigForm,
+    BlockKind.TIMER: TimerConfigForm,
+}
+
+
+def default_config(kind: str) -> dict:
+    """The config a new block of this kind starts with (required text fields left empty)."""
+    form_class = KIND_FORMS[kind]
+    config = {}
+    for name, field in form_class.base_fields.items():
+        initial = field.initial() if callable(field.initial) else field.initial
+        config[name] = initial if initial is not None else ("" if isinstance(field, forms.CharField) else None)
+    return config
+
+
+def validate_config(kind: str, config) -> dict:
+    """Return the normalised config of a block, or raise ConfigError with field errors."""
+    if kind not in KIND_FORMS:
+        raise ConfigError({"kind": [f"Unknown block kind “{kind}”. Choose one of: {', '.join(KIND_FORMS)}."]})
+    if not isinstance(config, dict):
+        raise ConfigError({"config": ["The config must be an object."]})
+    form_class = KIND_FORMS[kind]
+    unknown = sorted(set(config) - set(form_class.base_fields))
+    if unknown:
+        raise ConfigError({name: [f"Unknown field for a {kind} block."] for name in unknown})
+    data = {}
+    for name, field in form_class.base_fields.items():
+        if name in config:
+            data[name] = config[name]
+        else:
+            # Omitted fields take their documented default (timeout 300, shell sh, …).
+            initial = field.initial() if callable(field.initial) else field.initial
+            if initial is not None:
+                data[name] = initial
+    form = form_class(data=data)
+    if not form.is_valid():
+        raise ConfigError({name: [str(message) for message in messages] for name, messages in form.errors.items()})
+    return form.config()

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RunbooksConfig(AppConfig):
+    name = "apps.runbooks"
+    label = "runbooks"

@@ -1,0 +1,72 @@
+"""Reads of runbooks, always through the caller's permissions."""
+
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from guardian.shortcuts import get_objects_for_user, get_perms
+
+from apps.runbooks.models import Runbook, RunbookGroupObjectPermission, RunbookUserObjectPermission
+from apps.runbooks.roles import VIEW, role_from_codenames
+
+
+def runbook_for_user(user: AbstractBaseUser, pk, perm: str = VIEW, *, queryset: QuerySet | None = None) -> Runbook:
+    """The one access check for runbooks: 404 for outsiders, 403 for a role too weak for `perm`.
+
+    Used by every page, API view and consumer so they can never disagree.
+    """
+    if not user.is_authenticated:
+        raise Http404("No such runbook.")
+    try:
+        runbook = (queryset if queryset is not None else Runbook.objects.active()).get(pk=pk)
+    except (Runbook.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such runbook.") from None
+    if not user.has_perm(VIEW, runbook):
+        raise Http404("No such runbook.")
+    if perm != VIEW and not user.has_perm(perm, runbook):
+        raise PermissionDenied("Your role on this runbook does not allow that.")
+    return runbook
+
+
+def runbooks_visible_to(user: AbstractBaseUser, *, q: str = "", tag: str = "") -> QuerySet:
+    """Active runbooks the user may view, with what list pages show, in a fixed number of queries."""
+    if not user.is_authenticated:
+        return Runbook.objects.none()
+    queryset = get_objects_for_user(
+        user, VIEW, klass=Runbook.objects.active(), accept_global_perms=False, with_superuser=True
+    )
+    if q:
+        queryset = queryset.filter(
+            Q(title__icontains=q) | Q(description__icontains=q) | Q(tags__name__icontains=q)
+        ).distinct()
+    if tag:
+        queryset = queryset.filter(tags__name=tag.lower())
+    return queryset.select_related("owner").prefetch_related("tags").order_by("-updated_at", "-pk")
+
+
+def runbook_role_of(user: AbstractBaseUser, runbook: Runbook) -> str | None:
+    """The user's effective role (direct or through groups); superusers count as owners."""
+    if user.is_superuser:
+        return "owner"
+    return role_from_codenames(set(get_perms(user, runbook)))
+
+
+def runbook_access_entries(runbook: Runbook) -> list[dict]:
+    """Every grant on the runbook as {"principal": "user:NAME"|"group:NAME", "role": ...}, users first."""
+    by_principal: dict[tuple[str, str], set[str]] = {}
+    for row in RunbookUserObjectPermission.objects.filter(content_object=runbook).select_related("user", "permission"):
+        by_principal.setdefault(("user", row.user.get_username()), set()).add(row.permission.codename)
+    for row in RunbookGroupObjectPermission.objects.filter(content_object=runbook).select_related(
+        "group", "permission"
+    ):
+        by_principal.setdefault(("group", row.group.name), set()).add(row.permission.codename)
+    entries = []
+    for (kind, name), codenames in sorted(by_principal.items()):
+        role = role_from_codenames(codenames)
+        if role:
+            entries.append({"principal": f"{kind}:{name}", "role": str(role)})
+    return entries
+
+
+def groups_of_interest() -> QuerySet:
+    return Group.objects.order_by("name")

@@ -1,0 +1,22 @@
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+SECRET_KEY = "test-only-secret-key-not-for-production-use-0123456789"
+# Two fixed test keys: the first encrypts, both decrypt (rotation tests swap them).
+CREDENTIAL_KEYS = env.list(
+    "CREDENTIAL_KEYS",
+    default=["J9NEzXw0R7cO1bI1sWc0wCJ9c8N2k2CzF0lq3JH5m0Q=", "5e9cQzH5pB0s9mCkXJ3E6s4J6iYtO8mG0sUq8vQx1aM="],
+)
+# Hashing passwords at full cost makes every test that builds the cast slow; security of test
+# accounts is irrelevant.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_AUTOREFRESH = True
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/15")
+RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600} for name in ("default", "executions")}
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405
