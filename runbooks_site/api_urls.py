@@ -1,5 +1,9 @@
 from django.urls import include, path
 
+# One module per area, each owned by its app.
 urlpatterns = [
     path("", include("apps.runbooks.api_urls")),
+    path("", include("apps.runbooks.api_urls_versions")),
+    path("", include("apps.credentials.api_urls")),
+    path("", include("apps.audit.api_urls")),
 ]

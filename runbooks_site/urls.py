@@ -10,6 +10,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("apps.accounts.urls")),
     path("runbooks/", include("apps.runbooks.urls")),
+    path("credentials/", include("apps.credentials.urls")),
+    path("audit/", include("apps.audit.urls")),
     path("api/v1/", include("runbooks_site.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -74,3 +74,25 @@ class RunbookUserObjectPermission(UserObjectPermissionBase):
 
 class RunbookGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Runbook, on_delete=models.CASCADE)
+
+
+class RunbookVersion(models.Model):
+    """An immutable, numbered snapshot of a runbook and its ordered blocks (publishing makes one)."""
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    message = models.CharField(max_length=500)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Same shape as the API's runbook content: title, description, tags, environment, parameters, blocks.
+    snapshot = models.JSONField()
+    content_hash = models.CharField(max_length=64)
+    # Set when this version was made by a rollback: the number it restored.
+    restored_from = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["runbook", "number"], name="unique_version_number")]
+
+    def __str__(self) -> str:
+        return f"{self.runbook_id} v{self.number}"
