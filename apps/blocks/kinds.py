@@ -175,12 +175,19 @@ def max_bytes_validator(limit: int, what: str):
     return validate
 
 
+TEMPLATE_PART_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+
+
 def validate_url(value: str) -> None:
-    if any(char in value for char in "\r\n\t "):
-        raise ValidationError("The URL may not contain spaces or line breaks.")
+    if "\r" in value or "\n" in value:
+        raise ValidationError("The URL may not contain line breaks.")
+    # Spaces are fine inside {{ template }} parts (they are URL-quoted when rendered), not outside.
+    literal = TEMPLATE_PART_RE.sub("x", value)
+    if any(char in literal for char in "\t "):
+        raise ValidationError("The URL may not contain spaces (outside {{ }} template parts).")
     if not re.match(r"^https?://", value, re.IGNORECASE):
         raise ValidationError("The URL must start with http:// or https://.")
-    if "{{" not in value and "{%" not in value:
+    if literal == value:
         URLValidator(schemes=["http", "https"])(value)
 
 
@@ -201,6 +208,9 @@ def validate_expression(value: str) -> None:
 
 class KindForm(forms.Form):
     """Base of the per-kind forms. Unknown keys in a JSON config are errors, not silently dropped."""
+
+    # Fields whose initial value only pre-fills the HTML form: omitting them in JSON is an error.
+    no_default: tuple[str, ...] = ()
 
     def config(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.fields}
@@ -261,6 +271,7 @@ class ConditionalConfigForm(KindForm):
 
 
 class TimerConfigForm(KindForm):
+    no_default = ("seconds",)
     seconds = StrictIntegerField(min_value=1, max_value=86400, initial=60)
 
 
@@ -297,7 +308,7 @@ def validate_config(kind: str, config) -> dict:
     for name, field in form_class.base_fields.items():
         if name in config:
             data[name] = config[name]
-        else:
+        elif name not in form_class.no_default:
             # Omitted fields take their documented default (timeout 300, shell sh, …).
             initial = field.initial() if callable(field.initial) else field.initial
             if initial is not None:
