@@ -1,5 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from apps.accounts.services import api_token_create
 from apps.core.errors import InvalidInput
@@ -20,8 +21,6 @@ class Command(BaseCommand):
             raise CommandError(f"There is no user named “{username}”.") from None
         if not user.is_active:
             raise CommandError(f"The user “{username}” is inactive.")
-        from django.utils import timezone
-
         name = name or f"cli-{timezone.now():%Y%m%d-%H%M%S}"
         try:
             _, value = api_token_create(user=user, name=name)
@@ -29,4 +28,5 @@ class Command(BaseCommand):
             raise CommandError(
                 "; ".join(message for messages in error.errors.values() for message in messages)
             ) from None
+        # Only the token on stdout, so `TOKEN=$(manage.py create_api_token alice)` just works.
         self.stdout.write(value)
