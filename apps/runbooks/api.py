@@ -10,6 +10,7 @@ import io
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.urls import reverse
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -53,6 +54,20 @@ ERRORS_400 = OpenApiResponse(OpenApiTypes.OBJECT, description="Field errors; blo
 ERRORS_413 = OpenApiResponse(OpenApiTypes.OBJECT, description="Over a size limit (field errors).")
 DETAIL_403 = OpenApiResponse(DetailSerializer, description="Your role on this runbook does not allow that.")
 DETAIL_404 = OpenApiResponse(DetailSerializer, description="No such runbook, or you may not see it.")
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Documents personal API tokens in /api/schema/ (and gives Swagger UI its Authorize button)."""
+
+    target_class = "apps.accounts.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal API token: `Authorization: Bearer rbk_…`.",
+        }
 
 
 class LimitedJSONParser(JSONParser):
@@ -111,6 +126,7 @@ def _runbook_response(request: Request, runbook: Runbook, status_code: int = sta
 
 
 @extend_schema(
+    operation_id="runbooks_list",
     methods=["GET"],
     summary="List the runbooks you may see",
     parameters=[
@@ -121,6 +137,7 @@ def _runbook_response(request: Request, runbook: Runbook, status_code: int = sta
     responses={200: PaginatedRunbookSerializer},
 )
 @extend_schema(
+    operation_id="runbooks_create",
     methods=["POST"],
     summary="Create a runbook (you become its owner)",
     request=RunbookCreateSerializer,
@@ -144,8 +161,14 @@ def runbook_list(request: Request) -> Response:
     return paginator.get_paginated_response(RunbookSerializer(page, many=True, context={"request": request}).data)
 
 
-@extend_schema(methods=["GET"], summary="One runbook", responses={200: RunbookSerializer, 404: DETAIL_404})
 @extend_schema(
+    operation_id="runbooks_retrieve",
+    methods=["GET"],
+    summary="One runbook",
+    responses={200: RunbookSerializer, 404: DETAIL_404},
+)
+@extend_schema(
+    operation_id="runbooks_partial_update",
     methods=["PATCH"],
     summary="Change a runbook's draft (editors); blocks, when given, replace the ordered list",
     request=RunbookPatchSerializer,
@@ -159,6 +182,7 @@ def runbook_list(request: Request) -> Response:
     },
 )
 @extend_schema(
+    operation_id="runbooks_destroy",
     methods=["DELETE"],
     summary="Archive a runbook (owners)",
     responses={204: None, 403: DETAIL_403, 404: DETAIL_404},
@@ -183,11 +207,13 @@ def runbook_detail(request: Request, pk: int) -> Response:
 
 
 @extend_schema(
+    operation_id="runbooks_access_retrieve",
     methods=["GET"],
     summary="Who holds which role on a runbook (owners)",
     responses={200: AccessEntrySerializer(many=True), 403: DETAIL_403, 404: DETAIL_404},
 )
 @extend_schema(
+    operation_id="runbooks_access_update",
     methods=["PUT"],
     summary="Replace every role on a runbook (owners); at least one owner must remain",
     request=AccessEntrySerializer(many=True),
