@@ -1,0 +1,74 @@
+"""Admin for credentials: neither plaintext nor ciphertext is ever on a page.
+
+The encrypted field is excluded; a separate write-only "new secret" field replaces it, and every
+save and delete goes through the services, so the admin obeys the same rules as pages and API.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from apps.core.errors import InvalidInput
+from apps.credentials import services
+from apps.credentials.models import Credential
+from apps.credentials.selectors import runbooks_using_credential
+
+
+class CredentialAdminForm(forms.ModelForm):
+    new_secret = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Write-only. Required for a new credential; leave empty to keep the current secret.",
+    )
+
+    class Meta:
+        model = Credential
+        fields = ["name", "kind", "username", "header_name", "description"]
+
+    def clean(self):
+        cleaned = super().clean()
+        data = {field: cleaned.get(field, "") for field in self.Meta.fields}
+        if self.instance.pk is None or cleaned.get("new_secret"):
+            data["secret"] = cleaned.get("new_secret")
+        try:
+            services.credential_clean(
+                data, current=Credential.objects.get(pk=self.instance.pk) if self.instance.pk else None
+            )
+        except InvalidInput as error:
+            raise ValidationError(
+                {("new_secret" if field == "secret" else field): texts for field, texts in error.errors.items()}
+            ) from None
+        return cleaned
+
+
+@admin.register(Credential)
+class CredentialAdmin(admin.ModelAdmin):
+    form = CredentialAdminForm
+    list_display = ["name", "kind", "owner", "secret_changed_at", "last_used_at"]
+    list_filter = ["kind"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["owner", "created_at", "updated_at", "secret_changed_at", "last_used_at"]
+    # The bulk delete action bypasses credential_delete's "still in use" check.
+    actions = None
+
+    def save_model(self, request, obj, form, change):
+        data = {field: form.cleaned_data.get(field, "") for field in CredentialAdminForm.Meta.fields}
+        # The form's clean() ran the same checks, so a refusal here can only come from a race.
+        if change:
+            saved = services.credential_update(
+                credential=obj, user=request.user, **data, secret=form.cleaned_data.get("new_secret") or None
+            )
+        else:
+            saved = services.credential_create(user=request.user, **data, secret=form.cleaned_data["new_secret"])
+        obj.pk = saved.pk
+        obj.owner = saved.owner
+        obj.__dict__.pop("secret", None)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and runbooks_using_credential(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj) -> None:
+        services.credential_delete(credential=obj, user=request.user)

@@ -1,0 +1,343 @@
+"""Writes of credentials and their roles. Pages, the API, the admin and commands all call these.
+
+No function here puts a secret into an error message, an audit detail or a log line.
+"""
+
+import re
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+from guardian.core import ObjectPermissionChecker
+from guardian.shortcuts import assign_perm, remove_perm
+
+from apps.audit.services import audit_record
+from apps.blocks.kinds import HEADER_NAME_RE
+from apps.core.errors import Conflict, InvalidInput
+from apps.credentials.fields import Sealed, rotate_token
+from apps.credentials.models import (
+    MAX_SECRET_LENGTH,
+    MIN_SECRET_LENGTH,
+    Credential,
+    CredentialGroupObjectPermission,
+    CredentialKind,
+    CredentialUserObjectPermission,
+)
+from apps.credentials.roles import ALL_CODENAMES, ROLE_CODENAMES, Role
+from apps.credentials.selectors import credential_access_entries, runbooks_using_credential
+from apps.runbooks.services import parse_principal
+
+# The name becomes a file name (/run/secrets/<name>) and part of an environment variable in runs.
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+EDITABLE_FIELDS = ("name", "kind", "username", "header_name", "description", "secret")
+# These kinds end up in an HTTP header, where a line break would split or smuggle headers.
+HEADER_BOUND_KINDS = (CredentialKind.TOKEN, CredentialKind.BASIC, CredentialKind.HEADER)
+
+
+class CredentialInUse(Conflict):
+    """Deleting a credential that blocks still use; `runbooks` lists them."""
+
+    def __init__(self, *, credential: Credential, runbooks: list):
+        self.runbooks = runbooks
+        titles = ", ".join(f"“{runbook.title}” (#{runbook.pk})" for runbook in runbooks)
+        count = len(runbooks)
+        super().__init__(
+            f"“{credential.name}” is used by {count} runbook{'s' if count != 1 else ''}: {titles}. "
+            "Remove it from their blocks first."
+        )
+
+
+def _text(value, field: str, *, limit: int, errors: dict) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors[field] = ["Enter text."]
+        return ""
+    value = value.strip()
+    if len(value) > limit:
+        errors[field] = [f"Keep it under {limit} characters."]
+    return value
+
+
+def _clean_secret(secret, kind: str, errors: dict) -> str | None:
+    if secret is None or secret == "":
+        errors["secret"] = ["A secret is required."]
+        return None
+    if not isinstance(secret, str):
+        errors["secret"] = ["The secret must be text."]
+        return None
+    if len(secret) < MIN_SECRET_LENGTH:
+        errors["secret"] = [
+            f"The secret is {len(secret)} characters; at least {MIN_SECRET_LENGTH} are needed, because a "
+            "shorter one cannot be masked safely in run output (it would match ordinary text and stay guessable)."
+        ]
+        return None
+    if len(secret) > MAX_SECRET_LENGTH:
+        errors["secret"] = [f"The secret is longer than {MAX_SECRET_LENGTH:,} characters."]
+        return None
+    if "\0" in secret:
+        errors["secret"] = ["The secret may not contain NUL characters."]
+        return None
+    if kind in HEADER_BOUND_KINDS and ("\r" in secret or "\n" in secret):
+        errors["secret"] = ["This kind of secret is sent in an HTTP header, so it may not contain line breaks."]
+        return None
+    return secret
+
+
+def credential_clean(data: dict, *, current: Credential | None) -> dict:
+    """Validate every field first, so a bad one leaves nothing half-saved. Writes nothing."""
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput({name: ["Unknown field."] for name in sorted(unknown)})
+    errors: dict[str, list[str]] = {}
+    cleaned: dict = {}
+
+    def pick(field, default=""):
+        return data[field] if field in data else (getattr(current, field) if current else default)
+
+    name = _text(pick("name"), "name", limit=100, errors=errors)
+    if "name" not in errors:
+        if not name:
+            errors["name"] = ["A name is required."]
+        elif not NAME_RE.match(name):
+            errors["name"] = ["Use letters, digits, “-”, “_” and “.” only, starting with a letter or digit."]
+        else:
+            clash = Credential.objects.filter(name__iexact=name)
+            if current is not None:
+                clash = clash.exclude(pk=current.pk)
+            if clash.exists():
+                errors["name"] = [f"A credential named “{name}” already exists (names ignore case)."]
+    cleaned["name"] = name
+
+    kind = pick("kind")
+    if kind in (None, ""):
+        errors["kind"] = [f"Choose a kind: {', '.join(CredentialKind.values)}."]
+    elif kind not in CredentialKind.values:
+        errors["kind"] = [f"Unknown kind “{kind}”. Choose one of: {', '.join(CredentialKind.values)}."]
+    cleaned["kind"] = kind
+
+    username = _text(pick("username"), "username", limit=200, errors=errors)
+    header_name = _text(pick("header_name"), "header_name", limit=100, errors=errors)
+    if kind == CredentialKind.BASIC and not username and "username" not in errors:
+        errors["username"] = ["Basic auth needs a username."]
+    if kind == CredentialKind.HEADER and "header_name" not in errors:
+        if not header_name:
+            errors["header_name"] = ["A header credential needs the header's name, e.g. X-Api-Key."]
+        elif not HEADER_NAME_RE.match(header_name):
+            errors["header_name"] = [f"“{header_name}” is not a valid header name (letters, digits and -_. only)."]
+    if username and any(char in username for char in "\r\n\0:"):
+        errors["username"] = ["The username may not contain “:” or line breaks."]
+    # Fields that do not belong to the kind are dropped rather than kept around unseen.
+    cleaned["username"] = username if kind == CredentialKind.BASIC else ""
+    cleaned["header_name"] = header_name if kind == CredentialKind.HEADER else ""
+    cleaned["description"] = _text(pick("description"), "description", limit=2000, errors=errors)
+
+    secret = data.get("secret")
+    if current is None or secret not in (None, ""):
+        cleaned["secret"] = _clean_secret(secret, kind, errors)
+    elif kind in HEADER_BOUND_KINDS and kind != current.kind:
+        # Kept secret, new kind: it must still fit the new kind's rules, checked without showing it.
+        kept = current.secret
+        if "\r" in kept or "\n" in kept:
+            errors["secret"] = ["The saved secret contains line breaks, which this kind cannot send; enter a new one."]
+    if errors:
+        raise InvalidInput(errors)
+    return cleaned
+
+
+def _grant_codenames(credential: Credential, principal, role: str | None) -> None:
+    wanted = set(ROLE_CODENAMES[role]) if role else set()
+    for codename in ALL_CODENAMES:
+        if codename in wanted:
+            assign_perm(codename, principal, credential)
+        else:
+            remove_perm(codename, principal, credential)
+
+
+@transaction.atomic
+def credential_create(
+    *, user, name: str, kind: str, secret: str, username: str = "", header_name: str = "", description: str = ""
+) -> Credential:
+    """Create a credential; the creator becomes its owner."""
+    cleaned = credential_clean(
+        {
+            "name": name,
+            "kind": kind,
+            "secret": secret,
+            "username": username,
+            "header_name": header_name,
+            "description": description,
+        },
+        current=None,
+    )
+    credential = Credential(**cleaned, owner=user, secret_changed_at=timezone.now())
+    credential._history_user = user
+    credential.save()
+    _grant_codenames(credential, user, Role.OWNER)
+    audit_record(actor=user, action="credential.create", obj=credential, detail={"name": credential.name, "kind": kind})
+    return credential
+
+
+@transaction.atomic
+def credential_update(*, credential: Credential, user, **changes) -> Credential:
+    """Change any of name, kind, username, header_name, description; a non-empty `secret` replaces it."""
+    locked = Credential.objects.select_for_update().get(pk=credential.pk)
+    cleaned = credential_clean(changes, current=locked)
+    fields = [
+        field for field in ("name", "kind", "username", "header_name", "description")
+        if getattr(locked, field) != cleaned[field]
+    ]  # fmt: skip
+    for field in fields:
+        setattr(locked, field, cleaned[field])
+    secret_changed = "secret" in cleaned
+    if secret_changed:
+        locked.secret = cleaned["secret"]
+        locked.secret_changed_at = timezone.now()
+    if fields or secret_changed:
+        locked._history_user = user
+        locked.save()
+        audit_record(
+            actor=user, action="credential.change", obj=locked,
+            detail={"name": locked.name, "fields": fields, "secret_changed": secret_changed},
+        )  # fmt: skip
+    return locked
+
+
+@transaction.atomic
+def credential_delete(*, credential: Credential, user) -> None:
+    """Delete, unless a runbook's blocks still use it (CredentialInUse lists them)."""
+    locked = Credential.objects.select_for_update().get(pk=credential.pk)
+    runbooks = runbooks_using_credential(locked)
+    if runbooks:
+        raise CredentialInUse(credential=locked, runbooks=runbooks)
+    name, pk = locked.name, locked.pk
+    locked._history_user = user
+    locked.delete()
+    audit_record(actor=user, action="credential.delete", object_type="credential", object_id=pk, detail={"name": name})
+
+
+def _owner_count(credential: Credential) -> int:
+    users = CredentialUserObjectPermission.objects.filter(
+        content_object=credential, permission__codename="share_credential", user__is_active=True
+    ).count()
+    groups = CredentialGroupObjectPermission.objects.filter(
+        content_object=credential, permission__codename="share_credential"
+    ).count()
+    return users + groups
+
+
+def _check_role(role) -> None:
+    if role is not None and role not in Role.values:
+        raise InvalidInput({"role": [f"Unknown role “{role}”. Choose one of: {', '.join(Role.values)}."]})
+
+
+@transaction.atomic
+def credential_grant(*, credential: Credential, actor, principal, role: str | None) -> None:
+    """Give `principal` (User or Group) exactly `role`; None revokes. At least one owner must remain."""
+    _check_role(role)
+    Credential.objects.select_for_update().get(pk=credential.pk)
+    before = {entry["principal"]: entry["role"] for entry in credential_access_entries(credential)}
+    _grant_codenames(credential, principal, role)
+    if _owner_count(credential) == 0:
+        raise InvalidInput({"role": ["A credential must keep at least one owner."]})
+    label = f"{'group' if isinstance(principal, Group) else 'user'}:{principal}"
+    if before.get(label) != role:
+        audit_record(
+            actor=actor, action="credential.share", obj=credential,
+            detail={"principal": label, "role": role, "previous": before.get(label)},
+        )  # fmt: skip
+
+
+@transaction.atomic
+def credential_set_access(*, credential: Credential, actor, entries) -> list[dict]:
+    """Replace every grant with `entries` ([{principal, role}])."""
+    if not isinstance(entries, list):
+        raise InvalidInput({"non_field_errors": ["Send a list of {principal, role} entries."]})
+    wanted, errors = {}, []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            errors.append({"non_field_errors": ["Each entry must be an object."]})
+            continue
+        problems: dict = {}
+        principal = None
+        try:
+            principal = parse_principal(entry.get("principal"))
+        except InvalidInput as error:
+            problems.update(error.errors)
+        role = entry.get("role")
+        if role not in Role.values:
+            problems["role"] = [f"Unknown role “{role}”. Choose one of: {', '.join(Role.values)}."]
+        errors.append(problems)
+        if principal is not None and not problems:
+            wanted[(type(principal), principal.pk)] = (principal, role)
+    if any(errors):
+        raise InvalidInput({"entries": errors})
+    if not any(role == Role.OWNER for _, role in wanted.values()):
+        raise InvalidInput({"non_field_errors": ["A credential must keep at least one owner."]})
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    current = [
+        *User.objects.filter(credentialuserobjectpermission__content_object=credential).distinct(),
+        *Group.objects.filter(credentialgroupobjectpermission__content_object=credential).distinct(),
+    ]
+    stale = [principal for principal in current if (type(principal), principal.pk) not in wanted]
+    # Owners first, revocations last, so the "keep one owner" rule never trips midway.
+    for principal, role in sorted(wanted.values(), key=lambda item: item[1] != Role.OWNER):
+        credential_grant(credential=credential, actor=actor, principal=principal, role=role)
+    for principal in stale:
+        credential_grant(credential=credential, actor=actor, principal=principal, role=None)
+    return credential_access_entries(credential)
+
+
+def credentials_check_attachable(*, user, credential_ids) -> None:
+    """Refuse (InvalidInput on `credentials`) ids the user may not attach: missing, or no `user` role.
+
+    Both cases get the same message so the check cannot be used to discover credentials.
+    """
+    ids = sorted({int(value) for value in credential_ids or ()})
+    if not ids:
+        return
+    found = {credential.pk: credential for credential in Credential.objects.filter(pk__in=ids)}
+    checker = ObjectPermissionChecker(user)
+    if found and user.is_authenticated and not user.is_superuser:
+        checker.prefetch_perms(list(found.values()))
+    refused = [
+        pk for pk in ids
+        if pk not in found or not user.is_authenticated or not (user.is_superuser or checker.has_perm("use_credential", found[pk]))
+    ]  # fmt: skip
+    if refused:
+        raise InvalidInput(
+            {
+                "credentials": [
+                    f"You cannot attach credential #{pk}: it does not exist or you do not have the user role on it."
+                    for pk in refused
+                ]
+            }
+        )
+
+
+def credential_use(*, credential: Credential, actor, execution_id, block_key: str) -> None:
+    """Record that a run used the credential (the execution and block, never the value)."""
+    now = timezone.now()
+    Credential.objects.filter(pk=credential.pk).update(last_used_at=now)
+    credential.last_used_at = now
+    audit_record(
+        actor=actor, action="credential.use", obj=credential,
+        detail={"name": credential.name, "execution": execution_id, "block": block_key},
+    )  # fmt: skip
+
+
+@transaction.atomic
+def credentials_rotate_keys(*, actor="rotate_credential_keys") -> int:
+    """Re-encrypt every stored secret under the first of CREDENTIAL_KEYS; all or nothing.
+
+    History rows hold no ciphertext (the secret is excluded from Credential.history), so the
+    credential rows are everything there is to rotate.
+    """
+    rows = list(Credential.objects.select_for_update().order_by("pk").values_list("pk", "name", "secret"))
+    rotated = {pk: rotate_token(sealed.token, label=repr(name)) for pk, name, sealed in rows if sealed is not None}
+    for pk, token in rotated.items():
+        Credential.objects.filter(pk=pk).update(secret=Sealed(token))
+    audit_record(actor=actor, action="credential.rotate_keys", object_type="credential", detail={"count": len(rotated)})
+    return len(rotated)

@@ -1,0 +1,133 @@
+"""Credential pages. Every one goes through credential_for_user; none ever shows a secret."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from apps.core.errors import InvalidInput
+from apps.credentials import roles, services
+from apps.credentials.forms import CredentialForm, ShareForm
+from apps.credentials.selectors import (
+    credential_access_entries,
+    credential_for_user,
+    credential_role_of,
+    credential_roles_for,
+    credentials_visible_to,
+    runbooks_using_credential,
+)
+from apps.credentials.services import CredentialInUse
+from apps.runbooks.services import parse_principal
+
+
+def _add_errors(form, error: InvalidInput) -> None:
+    for field, problems in error.errors.items():
+        target = field if field in form.fields else None
+        for problem in problems if isinstance(problems, list) else [problems]:
+            form.add_error(target, str(problem))
+
+
+@login_required
+def credential_list(request: HttpRequest) -> HttpResponse:
+    credentials = list(credentials_visible_to(request.user))
+    role_by_pk = credential_roles_for(request.user, credentials)
+    rows = [(credential, role_by_pk.get(credential.pk)) for credential in credentials]
+    return render(request, "credentials/list.html", {"rows": rows, "nav": "credentials"})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def credential_create(request: HttpRequest) -> HttpResponse:
+    form = CredentialForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            credential = services.credential_create(user=request.user, **form.cleaned_data)
+        except InvalidInput as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, f"Credential “{credential.name}” saved. Its secret cannot be shown again.")
+            return redirect("credentials:detail", pk=credential.pk)
+    return render(request, "credentials/form.html", {"form": form, "credential": None, "nav": "credentials"})
+
+
+@login_required
+def credential_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    credential = credential_for_user(request.user, pk)
+    context = {
+        "credential": credential,
+        "role": credential_role_of(request.user, credential),
+        "runbooks": runbooks_using_credential(credential),
+        "nav": "credentials",
+    }
+    return render(request, "credentials/detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def credential_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    credential = credential_for_user(request.user, pk, roles.CHANGE)
+    initial = {
+        field: getattr(credential, field) for field in ("name", "kind", "username", "header_name", "description")
+    }
+    form = CredentialForm(request.POST or None, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.credential_update(credential=credential, user=request.user, **form.cleaned_data)
+        except InvalidInput as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "Credential saved.")
+            return redirect("credentials:detail", pk=credential.pk)
+    return render(request, "credentials/form.html", {"form": form, "credential": credential, "nav": "credentials"})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def credential_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    credential = credential_for_user(request.user, pk, roles.DELETE)
+    refusal = None
+    runbooks = runbooks_using_credential(credential)
+    if request.method == "POST":
+        try:
+            services.credential_delete(credential=credential, user=request.user)
+        except CredentialInUse as error:
+            refusal, runbooks = str(error), error.runbooks
+        else:
+            messages.success(request, f"Credential “{credential.name}” deleted.")
+            return redirect("credentials:list")
+    status = 409 if refusal else 200
+    context = {"credential": credential, "runbooks": runbooks, "refusal": refusal, "nav": "credentials"}
+    return render(request, "credentials/delete.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def credential_share(request: HttpRequest, pk: int) -> HttpResponse:
+    credential = credential_for_user(request.user, pk, roles.SHARE)
+    form = ShareForm(request.POST or None)
+    saved = False
+    if request.method == "POST" and form.is_valid():
+        try:
+            principal = parse_principal(form.cleaned_data["principal"].strip())
+            services.credential_grant(
+                credential=credential, actor=request.user, principal=principal, role=form.cleaned_data["role"] or None
+            )
+        except InvalidInput as error:
+            _add_errors(form, error)
+        else:
+            saved = True
+            form = ShareForm()
+            if not request.htmx:
+                messages.success(request, "Access updated.")
+                return redirect("credentials:share", pk=credential.pk)
+    context = {
+        "credential": credential,
+        "entries": credential_access_entries(credential),
+        "form": form,
+        "saved": saved,
+        "role_choices": roles.Role.choices,
+        "nav": "credentials",
+    }
+    template = "credentials/_access.html" if request.htmx else "credentials/share.html"
+    return render(request, template, context, status=400 if form.errors else 200)
