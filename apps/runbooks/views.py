@@ -1,7 +1,280 @@
+"""Authoring pages: list, create, detail, edit, archive, share. Blocks editor in views_blocks.py.
+
+Every view is a thin caller: access through runbook_for_user, writes through the services, and
+the services' field errors placed next to the widgets the user typed into.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.contrib.auth.models import Group
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from apps.blocks.kinds import BlockKind
+from apps.core.errors import InvalidInput, StaleRevision, TooLarge
+from apps.core.markdown import render_markdown
+from apps.runbooks import services
+from apps.runbooks.forms import GrantForm, ParameterRow, RunbookForm, parameter_rows_from_post
+from apps.runbooks.roles import EDIT, SHARE, VIEW, Role
+from apps.runbooks.selectors import (
+    runbook_access_entries,
+    runbook_for_user,
+    runbook_role_of,
+    runbooks_visible_to,
+)
+
+User = get_user_model()
+MAX_SEARCH_LENGTH = 200
 
 
 @login_required
-def runbook_list(request) -> HttpResponse:
-    return HttpResponse("placeholder")
+@require_GET
+def runbook_list(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()[:MAX_SEARCH_LENGTH]
+    tag = request.GET.get("tag", "").strip().lower()[:50]
+    paginator = Paginator(runbooks_visible_to(request.user, q=q, tag=tag), settings.RUNBOOKS_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    context = {"page": page, "q": q, "tag": tag, "filtered": bool(q or tag), "nav": "runbooks"}
+    # Live search swaps only the results; history navigation and no-JS get the whole page.
+    if request.htmx and request.htmx.target == "results":
+        return render(request, "runbooks/_results.html", context)
+    return render(request, "runbooks/list.html", context)
+
+
+def _runbook_input(data, rows: list[ParameterRow]) -> dict:
+    return {
+        "title": data.get("title", ""),
+        "description": data.get("description", ""),
+        "tags": data.get("tags", ""),
+        "environment": data.get("environment") or None,
+        "parameters": [row.as_parameter() for row in rows],
+    }
+
+
+def _place_errors(error: InvalidInput, rows: list[ParameterRow]) -> dict:
+    """Field errors for the template; per-parameter errors go onto their rows."""
+    errors = dict(error.errors)
+    parameter_errors = errors.pop("parameters", None)
+    if isinstance(parameter_errors, list) and all(isinstance(item, dict) for item in parameter_errors):
+        for row, row_errors in zip(rows, parameter_errors, strict=False):
+            row.errors = row_errors
+        if any(parameter_errors):
+            errors["parameters"] = ["Fix the highlighted parameters."]
+    elif parameter_errors:
+        errors["parameters"] = parameter_errors
+    return errors
+
+
+def _runbook_form_page(request, *, template: str, context: dict, status: int = 200) -> HttpResponse:
+    return render(request, template, {"nav": "runbooks", **context}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def runbook_create(request: HttpRequest) -> HttpResponse:
+    errors: dict = {}
+    status = 200
+    if request.method == "POST":
+        form = RunbookForm(data=request.POST)
+        rows = [row for row in parameter_rows_from_post(request.POST) if not row.is_blank()]
+        if "add_parameter" in request.POST:
+            # The no-JavaScript way to get another parameter row: re-show the form, save nothing.
+            rows.append(ParameterRow())
+        else:
+            try:
+                runbook = services.runbook_create(user=request.user, **_runbook_input(request.POST, rows))
+            except InvalidInput as error:
+                errors = _place_errors(error, rows)
+                status = 413 if isinstance(error, TooLarge) else 400
+            else:
+                messages.success(request, f"Created “{runbook.title}”. Add its blocks below.")
+                return redirect("runbooks:detail", pk=runbook.pk)
+    else:
+        form = RunbookForm()
+        rows = []
+    return _runbook_form_page(
+        request,
+        template="runbooks/form.html",
+        context={"form": form, "rows": rows, "errors": errors, "runbook": None},
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def runbook_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    runbook = runbook_for_user(request.user, pk, EDIT)
+    errors: dict = {}
+    conflict = None
+    status = 200
+    if request.method == "POST":
+        form = RunbookForm(data=request.POST, with_revision=True)
+        rows = [row for row in parameter_rows_from_post(request.POST) if not row.is_blank()]
+        if "add_parameter" in request.POST:
+            rows.append(ParameterRow())
+        else:
+            try:
+                services.runbook_update(
+                    runbook=runbook,
+                    user=request.user,
+                    revision=request.POST.get("revision"),
+                    **_runbook_input(request.POST, rows),
+                )
+            except StaleRevision as stale:
+                # Nothing was saved; the form keeps what the user typed (and the old revision, so
+                # re-submitting cannot silently overwrite the other person's change).
+                conflict, status = stale, 409
+            except InvalidInput as error:
+                errors = _place_errors(error, rows)
+                status = 413 if isinstance(error, TooLarge) else 400
+            else:
+                messages.success(request, "Saved.")
+                return redirect("runbooks:detail", pk=runbook.pk)
+    else:
+        form = RunbookForm(initial=RunbookForm.initial_for(runbook), with_revision=True)
+        rows = [ParameterRow.from_parameter(parameter) for parameter in runbook.parameters]
+    return _runbook_form_page(
+        request,
+        template="runbooks/form.html",
+        context={"form": form, "rows": rows, "errors": errors, "runbook": runbook, "conflict": conflict},
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def parameter_row(request: HttpRequest) -> HttpResponse:
+    return render(request, "runbooks/_parameter_row.html", {"row": ParameterRow()})
+
+
+@login_required
+@require_POST
+def markdown_preview(request: HttpRequest) -> HttpResponse:
+    field = request.GET.get("field", "description")
+    source = request.POST.get(field, "")
+    limit = settings.RUNBOOKS_MAX_DESCRIPTION_BYTES
+    if len(source.encode("utf-8")) > limit:
+        return HttpResponse(
+            format_html('<p class="errorlist">Too long to preview: the limit is {} bytes.</p>', f"{limit:,}")
+        )
+    if not source.strip():
+        return HttpResponse('<p class="muted">Nothing to preview yet.</p>')
+    return HttpResponse(render_markdown(source))
+
+
+def runbook_permissions(user, runbook) -> dict:
+    role = runbook_role_of(user, runbook)
+    return {
+        "role": role,
+        "can_edit": role in (Role.EDITOR, Role.OWNER),
+        "can_share": role == Role.OWNER,
+    }
+
+
+@login_required
+@require_GET
+def runbook_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    runbook = runbook_for_user(request.user, pk, VIEW)
+    context = {
+        "runbook": runbook,
+        "blocks": list(runbook.blocks.all()),
+        "block_kinds": BlockKind.choices,
+        "tab": "blocks",
+        "nav": "runbooks",
+        **runbook_permissions(request.user, runbook),
+    }
+    return render(request, "runbooks/detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def runbook_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    runbook = runbook_for_user(request.user, pk, SHARE)
+    if request.method == "POST":
+        services.runbook_archive(runbook=runbook, user=request.user)
+        messages.success(request, f"Archived “{runbook.title}”. Its history and executions are kept.")
+        return redirect("runbooks:list")
+    return render(request, "runbooks/archive_confirm.html", {"runbook": runbook, "nav": "runbooks"})
+
+
+# Sharing ---------------------------------------------------------------------------------------
+
+
+def _share_context(runbook, *, grant_form=None, grant_errors=None, row_errors=None) -> dict:
+    return {
+        "runbook": runbook,
+        "entries": runbook_access_entries(runbook),
+        "roles": Role.choices,
+        "grant_form": grant_form or GrantForm(),
+        "grant_errors": grant_errors or {},
+        "row_errors": row_errors or {},
+    }
+
+
+def _share_response(request, runbook, *, status: int = 200, **errors) -> HttpResponse:
+    context = _share_context(runbook, **errors)
+    if request.htmx:
+        return render(request, "runbooks/_access.html", context, status=status)
+    context.update(
+        {
+            "users": User.objects.filter(is_active=True).order_by(User.USERNAME_FIELD)[:500],
+            "groups": Group.objects.order_by("name")[:500],
+            "tab": "share",
+            "nav": "runbooks",
+            **runbook_permissions(request.user, runbook),
+        }
+    )
+    return render(request, "runbooks/share.html", context, status=status)
+
+
+@login_required
+@require_GET
+def runbook_share(request: HttpRequest, pk: int) -> HttpResponse:
+    runbook = runbook_for_user(request.user, pk, SHARE)
+    return _share_response(request, runbook)
+
+
+@login_required
+@require_POST
+def share_grant(request: HttpRequest, pk: int) -> HttpResponse:
+    runbook = runbook_for_user(request.user, pk, SHARE)
+    form = GrantForm(data=request.POST)
+    if not form.is_valid():
+        errors = {name: list(messages_) for name, messages_ in form.errors.items()}
+        return _share_response(request, runbook, status=400, grant_form=form, grant_errors=errors)
+    try:
+        principal = services.parse_principal(form.principal())
+        services.runbook_grant(runbook=runbook, actor=request.user, principal=principal, role=form.cleaned_data["role"])
+    except InvalidInput as error:
+        errors = {("name" if name == "principal" else name): value for name, value in error.errors.items()}
+        return _share_response(request, runbook, status=400, grant_form=form, grant_errors=errors)
+    label = form.principal()
+    if not request.htmx:
+        messages.success(request, f"{label} is now {form.cleaned_data['role']}.")
+        return HttpResponseRedirect(reverse("runbooks:share", args=[runbook.pk]))
+    return _share_response(request, runbook)
+
+
+@login_required
+@require_POST
+def share_change(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change one grant's role, or revoke it (the Revoke button posts role="")."""
+    runbook = runbook_for_user(request.user, pk, SHARE)
+    label = request.POST.get("principal", "")
+    role = request.POST.get("role") or None
+    try:
+        principal = services.parse_principal(label)
+        services.runbook_grant(runbook=runbook, actor=request.user, principal=principal, role=role)
+    except InvalidInput as error:
+        problems = [message for messages_ in error.errors.values() for message in messages_]
+        return _share_response(request, runbook, status=400, row_errors={label: problems})
+    if not request.htmx:
+        messages.success(request, f"Revoked every role of {label}." if role is None else f"{label} is now {role}.")
+        return HttpResponseRedirect(reverse("runbooks:share", args=[runbook.pk]))
+    return _share_response(request, runbook)

@@ -1,0 +1,177 @@
+"""Forms of the authoring pages.
+
+They render widgets and hold what the user typed; the services decide validity (one rule set for
+pages, API and admin) and the views place the services' field errors next to these widgets.
+"""
+
+import re
+import secrets
+
+from django import forms
+
+from apps.blocks.kinds import KIND_FORMS, KindForm, default_config
+from apps.executions.models import ExecutionEnvironment
+from apps.runbooks.models import Block, Runbook
+from apps.runbooks.roles import Role
+
+PARAMETER_FIELDS = ("name", "label", "default", "required", "choices")
+PARAMETER_NAME_KEY_RE = re.compile(r"^param-([A-Za-z0-9]+)-name$")
+
+
+class RunbookForm(forms.Form):
+    title = forms.CharField(
+        help_text="What the on-call engineer is trying to do, e.g. “Fail over the primary database”.",
+    )
+    description = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        help_text="Markdown: when to use this runbook, impact, links to dashboards. Preview appears below.",
+    )
+    tags = forms.CharField(
+        required=False,
+        help_text="Comma-separated, e.g. “payments, database”. Tags are lower-cased.",
+    )
+    environment = forms.ModelChoiceField(
+        queryset=ExecutionEnvironment.objects.order_by("name"),
+        required=False,
+        empty_label="(platform default)",
+        help_text="The container image and limits command blocks run in.",
+    )
+    revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, with_revision: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not with_revision:
+            del self.fields["revision"]
+
+    @classmethod
+    def initial_for(cls, runbook: Runbook) -> dict:
+        return {
+            "title": runbook.title,
+            "description": runbook.description,
+            "tags": ", ".join(sorted(runbook.tags.names())),
+            "environment": runbook.environment_id,
+            "revision": runbook.revision,
+        }
+
+
+class ParameterRow:
+    """One editable row of run parameters: raw strings as typed, plus its errors."""
+
+    def __init__(self, row_id: str | None = None, values: dict | None = None, errors: dict | None = None):
+        self.row_id = row_id or secrets.token_hex(4)
+        self.values = values or {"name": "", "label": "", "default": "", "required": False, "choices": ""}
+        self.errors = errors or {}
+
+    @classmethod
+    def from_parameter(cls, parameter: dict) -> "ParameterRow":
+        return cls(
+            values={
+                "name": parameter.get("name") or "",
+                "label": parameter.get("label") or "",
+                "default": parameter.get("default") or "",
+                "required": bool(parameter.get("required")),
+                "choices": ", ".join(parameter.get("choices") or []),
+            }
+        )
+
+    def is_blank(self) -> bool:
+        return not any(str(self.values[name]).strip() for name in ("name", "label", "default", "choices"))
+
+    def as_parameter(self) -> dict:
+        choices = [choice.strip() for choice in self.values["choices"].split(",") if choice.strip()]
+        return {
+            "name": self.values["name"].strip(),
+            "label": self.values["label"].strip() or self.values["name"].strip(),
+            "default": self.values["default"],
+            "required": self.values["required"],
+            "choices": choices or None,
+        }
+
+
+def parameter_rows_from_post(data) -> list[ParameterRow]:
+    """Rows in the order the browser sent them (form order = screen order), removed rows skipped."""
+    rows = []
+    for key in data:
+        match = PARAMETER_NAME_KEY_RE.match(key)
+        if not match:
+            continue
+        row_id = match.group(1)
+        if data.get(f"param-{row_id}-remove"):
+            continue
+        rows.append(
+            ParameterRow(
+                row_id,
+                {
+                    "name": data.get(f"param-{row_id}-name", ""),
+                    "label": data.get(f"param-{row_id}-label", ""),
+                    "default": data.get(f"param-{row_id}-default", ""),
+                    "required": bool(data.get(f"param-{row_id}-required")),
+                    "choices": data.get(f"param-{row_id}-choices", ""),
+                },
+            )
+        )
+    return rows
+
+
+class BlockMetaForm(forms.Form):
+    key = forms.CharField(
+        help_text="Short id, unique in this runbook (letters, digits, - and _); later steps refer to it.",
+    )
+    title = forms.CharField(required=False, help_text="Optional heading shown to the operator.")
+
+
+# Help next to the kind forms' fields (the kinds module defines the schema, not the wording).
+KIND_FIELD_HELP = {
+    "markdown": "Markdown shown to the operator at this step.",
+    "gate": "Whether the run waits here for a confirmation or another person's approval.",
+    "script": "Runs in a fresh container of the runbook's environment. Parameters arrive as environment variables.",
+    "shell": "The shell that runs the script.",
+    "timeout_seconds": "The step fails when it runs longer than this.",
+    "credentials": "Ids of credentials mounted under /run/secrets/, comma-separated.",
+    "continue_on_error": "Carry on with the next block when this one fails.",
+    "method": "HTTP method.",
+    "url": "http:// or https:// URL; {{ params.NAME }} and {{ steps.KEY.result }} are filled in at run time.",
+    "headers": "One “Name: value” per line.",
+    "body": "Request body, sent as typed.",
+    "credential": "Id of a credential to authenticate with (optional).",
+    "expected_status": "Statuses that count as success, comma-separated, e.g. “200, 204”.",
+    "expression": "A Jinja expression over params and steps, e.g. steps.check.exit_code == 0.",
+    "on_true": "continue, stop, fail or goto:KEY (a later block).",
+    "on_false": "continue, stop, fail or goto:KEY (a later block).",
+    "seconds": "How long to wait, 1 to 86400.",
+}
+
+
+def _as_form_value(value):
+    # Id lists (credentials) have no text form of their own; "1, 2" is what the field parses back.
+    if isinstance(value, (list, tuple)) and all(isinstance(item, int) for item in value):
+        return ", ".join(str(item) for item in value)
+    return value
+
+
+def block_forms(*, kind: str, prefix: str, block: Block | None = None, data=None) -> tuple[BlockMetaForm, KindForm]:
+    """The key/title form and the kind's config form of one block, sharing a prefix."""
+    config = block.config if block is not None else default_config(kind)
+    initial = {name: _as_form_value(value) for name, value in config.items()}
+    meta_initial = {"key": block.key, "title": block.title} if block is not None else {}
+    meta = BlockMetaForm(data=data, prefix=prefix, initial=meta_initial)
+    kind_form = KIND_FORMS[kind](data=data, prefix=prefix, initial=initial)
+    for name, field in kind_form.fields.items():
+        field.help_text = field.help_text or KIND_FIELD_HELP.get(name, "")
+    if block is None:
+        meta.fields["key"].required = False
+        meta.fields["key"].help_text += " Leave empty to get one like “command-1”."
+    return meta, kind_form
+
+
+PRINCIPAL_KINDS = [("user", "User"), ("group", "Group")]
+
+
+class GrantForm(forms.Form):
+    principal_kind = forms.ChoiceField(choices=PRINCIPAL_KINDS, label="Grant to")
+    name = forms.CharField(label="Name", help_text="A username or group name.")
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
+
+    def principal(self) -> str:
+        return f"{self.cleaned_data['principal_kind']}:{self.cleaned_data['name'].strip()}"
