@@ -106,6 +106,29 @@ def _replace_blocks(runbook: Runbook, blocks: list[dict], user) -> None:
             block.save()
 
 
+def _check_new_credentials(user, blocks: list[dict], previous: dict[str, Block] | None = None) -> None:
+    """Only someone with the `user` role on a credential may attach it; ids a block already had are
+    not re-checked, so an editor can still change other fields of a block someone else equipped."""
+    from apps.credentials.selectors import credential_ids_of_config
+    from apps.credentials.services import credentials_check_attachable
+
+    errors, failed = [], False
+    for data in blocks:
+        before = (previous or {}).get(data["key"])
+        new_ids = credential_ids_of_config(data["kind"], data["config"])
+        if before is not None:
+            new_ids -= credential_ids_of_config(before.kind, before.config)
+        try:
+            credentials_check_attachable(user=user, credential_ids=new_ids)
+            errors.append({})
+        except InvalidInput as error:
+            field = "credential" if data["kind"] == BlockKind.API_CALL else "credentials"
+            errors.append({"config": {field: error.errors["credentials"]}})
+            failed = True
+    if failed:
+        raise InvalidInput({"blocks": errors})
+
+
 @transaction.atomic
 def runbook_create(
     *,
@@ -127,6 +150,7 @@ def runbook_create(
             "blocks": list(blocks),
         }
     )
+    _check_new_credentials(user, cleaned["blocks"])
     if cleaned["environment"] is None:
         cleaned["environment"] = ExecutionEnvironment.objects.filter(is_default=True).first()
     runbook = Runbook(
@@ -166,6 +190,7 @@ def runbook_update(*, runbook: Runbook, user, revision, **changes) -> Runbook:
             for block in locked.blocks.all()
         ]
         if current != cleaned["blocks"]:
+            _check_new_credentials(user, cleaned["blocks"], {block.key: block for block in locked.blocks.all()})
             _replace_blocks(locked, cleaned["blocks"], user)
             fields.append("blocks")
     if fields:
@@ -229,6 +254,16 @@ def _recheck_blocks(runbook: Runbook) -> None:
     )
 
 
+def _check_block_credentials(user, kind: str, config: dict, previous: Block | None = None) -> None:
+    """The single-block form of _check_new_credentials, with the error on the config field itself."""
+    try:
+        _check_new_credentials(
+            user, [{"key": "", "kind": kind, "config": config}], {"": previous} if previous else None
+        )
+    except InvalidInput as error:
+        raise InvalidInput(error.errors["blocks"][0]["config"]) from None
+
+
 @transaction.atomic
 def block_create(*, runbook: Runbook, user, revision, kind: str, key: str = "", title: str = "", config=None) -> Block:
     if kind not in BlockKind.values:
@@ -236,6 +271,7 @@ def block_create(*, runbook: Runbook, user, revision, kind: str, key: str = "", 
     locked = _lock(runbook, revision)
     key = key or _next_key(locked, kind)
     key, title, config = _clean_block_input(kind, key, title, config or {})
+    _check_block_credentials(user, kind, config)
     _check_key_free(locked, key)
     count = locked.blocks.count()
     if count >= validation.settings.RUNBOOKS_MAX_BLOCKS:
@@ -256,6 +292,7 @@ def block_create(*, runbook: Runbook, user, revision, kind: str, key: str = "", 
 def block_update(*, block: Block, user, revision, key: str, title: str, config) -> Block:
     locked = _lock(block.runbook, revision)
     key, title, config = _clean_block_input(block.kind, key, title, config)
+    _check_block_credentials(user, block.kind, config, previous=block)
     _check_key_free(locked, key, exclude_pk=block.pk)
     if (block.key, block.title, block.config) != (key, title, config):
         block.key, block.title, block.config = key, title, config
