@@ -73,15 +73,14 @@ def test_plaintext_in_the_column_is_refused_not_passed_on(credential):
 
 
 def test_missing_keys_fail_loudly(credential):
-    with override_settings(CREDENTIAL_KEYS=[]):
-        with pytest.raises(CredentialKeyError, match="CREDENTIAL_KEYS is empty"):
-            Credential.objects.get(pk=credential.pk).secret  # noqa: B018
+    with override_settings(CREDENTIAL_KEYS=[]), pytest.raises(CredentialKeyError, match="CREDENTIAL_KEYS is empty"):
+        Credential.objects.get(pk=credential.pk).secret  # noqa: B018
 
 
 def test_a_malformed_key_is_named(credential):
-    with override_settings(CREDENTIAL_KEYS=["not-a-fernet-key"]):
-        with pytest.raises(CredentialKeyError, match="entry 1 is not a Fernet key"):
-            Credential.objects.get(pk=credential.pk).secret  # noqa: B018
+    bad_keys = override_settings(CREDENTIAL_KEYS=["not-a-fernet-key"])
+    with bad_keys, pytest.raises(CredentialKeyError, match="entry 1 is not a Fernet key"):
+        Credential.objects.get(pk=credential.pk).secret  # noqa: B018
 
 
 def test_an_old_key_still_decrypts_after_a_new_one_is_put_first(credential, settings):

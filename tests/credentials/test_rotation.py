@@ -31,9 +31,8 @@ def test_after_rotating_and_dropping_the_old_key_everything_decrypts(cast):
             user=cast.owner, name="beta-basic", kind="basic", username="svc", secret=secrets["beta-basic"]
         )
     before = tokens()
-    with override_settings(CREDENTIAL_KEYS=[KEY_A]):
-        with pytest.raises(CredentialDecryptError):
-            Credential.objects.get(name="alpha-token").secret  # noqa: B018
+    with override_settings(CREDENTIAL_KEYS=[KEY_A]), pytest.raises(CredentialDecryptError):
+        Credential.objects.get(name="alpha-token").secret  # noqa: B018
     out = StringIO()
     with override_settings(CREDENTIAL_KEYS=[KEY_A, KEY_B]):
         call_command("rotate_credential_keys", stdout=out)
@@ -52,9 +51,9 @@ def test_rotation_without_the_old_key_changes_nothing_and_says_which(cast):
     with override_settings(CREDENTIAL_KEYS=[KEY_A]):
         credential_create(user=cast.owner, name="second-one", kind="secret", secret="second-secret-02")
     before = tokens()
-    with override_settings(CREDENTIAL_KEYS=[KEY_A]):
-        with pytest.raises(CommandError, match="cannot decrypt credential 'first-one'.*Nothing was re-encrypted"):
-            call_command("rotate_credential_keys", stdout=StringIO())
+    expected = r"cannot decrypt credential 'first-one'.*Nothing was re-encrypted"
+    with override_settings(CREDENTIAL_KEYS=[KEY_A]), pytest.raises(CommandError, match=expected):
+        call_command("rotate_credential_keys", stdout=StringIO())
     assert tokens() == before
 
 
