@@ -16,7 +16,8 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -70,8 +71,16 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
-class LimitedJSONParser(JSONParser):
-    """JSON only, and never more than MAX_REQUEST_BYTES read into memory."""
+class LimitedJSONParser(BaseParser):
+    """JSON only, and never more than MAX_REQUEST_BYTES read into memory.
+
+    Not a JSONParser subclass on purpose: DRF reads `request.body` for those, which caps bodies at
+    Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB, answered as an HTML 400) — below the size of a
+    valid runbook with many long scripts. This reads the stream itself, up to our own limit.
+    """
+
+    media_type = "application/json"
+    renderer_class = JSONRenderer
 
     def parse(self, stream, media_type=None, parser_context=None):
         request = (parser_context or {}).get("request")
@@ -86,7 +95,7 @@ class LimitedJSONParser(JSONParser):
         raw = stream.read(MAX_REQUEST_BYTES + 1)
         if len(raw) > MAX_REQUEST_BYTES:
             raise too_large
-        return super().parse(io.BytesIO(raw), media_type, parser_context)
+        return JSONParser().parse(io.BytesIO(raw), media_type, parser_context)
 
 
 def runbook_api_queryset(queryset: QuerySet) -> QuerySet:
