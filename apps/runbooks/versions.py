@@ -240,23 +240,44 @@ def _with_previous(queryset: QuerySet, ids: list[int], group_field: str) -> dict
     return {row.history_id: (row, previous_rows.get(row.previous_id)) for row in rows}
 
 
+def _shown(value):
+    return value if value is None or isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
 def _changes(row, previous, fields) -> list[tuple[str, object, object]]:
+    """(field, old, new) for each field that differs; a config dict is compared key by key."""
     if previous is None or row.history_type != "~":
         return []
-    return [
-        (name.removesuffix("_id"), getattr(previous, name), getattr(row, name))
-        for name in fields
-        if getattr(previous, name) != getattr(row, name)
-    ]
+    changes = []
+    for name in fields:
+        old, new = getattr(previous, name), getattr(row, name)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            for key in sorted(set(old) | set(new)):
+                if old.get(key) != new.get(key):
+                    changes.append((f"{name}.{key}", _shown(old.get(key)), _shown(new.get(key))))
+        else:
+            changes.append((name.removesuffix("_id"), _shown(old), _shown(new)))
+    return changes
 
 
 def _who(row) -> str:
     return row.history_user.get_username() if row.history_user else "system"
 
 
-def runbook_history_count(runbook: Runbook) -> int:
+def _history_keys(runbook: Runbook) -> QuerySet:
     sources = _history_sources(runbook)
-    return sum(queryset.count() for queryset in sources.values())
+    return _keys(sources["version"], "version", "pk", "created_at").union(
+        _keys(sources["runbook"], "runbook", "history_id", "history_date"),
+        _keys(sources["block"], "block", "history_id", "history_date"),
+        _keys(sources["role"], "role", "pk", "at"),
+        all=True,
+    )
+
+
+def runbook_history_count(runbook: Runbook) -> int:
+    return _history_keys(runbook).count()
 
 
 def runbook_history(runbook: Runbook, *, offset: int, limit: int = HISTORY_PAGE_SIZE) -> list[HistoryEntry]:
@@ -266,13 +287,7 @@ def runbook_history(runbook: Runbook, *, offset: int, limit: int = HISTORY_PAGE_
     rows is ever loaded, then each kind's rows for that page are fetched in bulk.
     """
     sources = _history_sources(runbook)
-    union = _keys(sources["version"], "version", "pk", "created_at").union(
-        _keys(sources["runbook"], "runbook", "history_id", "history_date"),
-        _keys(sources["block"], "block", "history_id", "history_date"),
-        _keys(sources["role"], "role", "pk", "at"),
-        all=True,
-    )
-    keys = list(union.order_by("-h_at", "-h_id")[offset : offset + limit])
+    keys = list(_history_keys(runbook).order_by("-h_at", "-h_id")[offset : offset + limit])
     ids: dict[str, list[int]] = {"version": [], "runbook": [], "block": [], "role": []}
     for kind, pk, _ in keys:
         ids[kind].append(pk)
