@@ -151,8 +151,8 @@ def runbook_rollback(*, runbook: Runbook, user, number, message) -> RunbookVersi
     The draft is reset through runbook_update (with the current revision), so the reset bumps the
     revision, is recorded in the draft history and invalidates every edit form still open.
     """
-    reason = _clean_message(message, what="Say why you roll back")
     target = runbook_version_get(runbook, number)
+    reason = _clean_message(message, what="Say why you roll back")
     locked = _lock_runbook(runbook, None)
     latest = runbook_latest_version(locked)
     if latest.number == target.number and latest.content_hash == snapshot_hash(snapshot_of(locked)):

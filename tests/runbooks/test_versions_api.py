@@ -1,0 +1,146 @@
+"""/api/v1/runbooks/{id}/versions/…: list, publish, get and rollback (DESIGN.md shapes)."""
+
+import pytest
+
+from apps.runbooks.models import Runbook, RunbookVersion
+from apps.runbooks.services import runbook_update
+from apps.runbooks.versions import runbook_publish, snapshot_of
+
+
+def url(runbook, suffix=""):
+    return f"/api/v1/runbooks/{runbook.pk}/versions/{suffix}"
+
+
+def fresh(runbook):
+    return Runbook.objects.get(pk=runbook.pk)
+
+
+def test_publish_answers_201_with_the_new_version_and_its_snapshot(cast, api_for):
+    response = api_for(cast.editor).post(url(cast.runbook), {"message": "Reviewed"}, format="json")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["number"] == 1
+    assert body["message"] == "Reviewed"
+    assert body["author"] == "editor"
+    assert body["snapshot"] == snapshot_of(cast.runbook)
+    assert len(body["content_hash"]) == 64
+    assert set(body) == {"number", "message", "author", "created_at", "content_hash", "restored_from", "snapshot"}
+
+
+@pytest.mark.parametrize("payload", [{}, {"message": ""}, {"message": "   "}, {"message": 5}, ["message"]])
+def test_publish_with_an_empty_or_bad_message_is_400_and_saves_nothing(cast, api_for, payload):
+    response = api_for(cast.editor).post(url(cast.runbook), payload, format="json")
+    assert response.status_code == 400
+    assert "message" in response.json() or "non_field_errors" in response.json()
+    assert not RunbookVersion.objects.exists()
+
+
+def test_publish_of_an_unchanged_draft_is_400_naming_the_version(cast, api_for):
+    api = api_for(cast.editor)
+    api.post(url(cast.runbook), {"message": "v1"}, format="json")
+    response = api.post(url(cast.runbook), {"message": "v2"}, format="json")
+    assert response.status_code == 400
+    assert "Nothing changed since v1" in response.json()["message"][0]
+
+
+def test_publish_with_a_stale_revision_is_409(cast, api_for):
+    stale = cast.runbook.revision
+    runbook_update(runbook=cast.runbook, user=cast.owner, revision=stale, title="Moved on")
+    response = api_for(cast.editor).post(url(cast.runbook), {"message": "v1", "revision": stale}, format="json")
+    assert response.status_code == 409
+    assert response.json()["changed_by"] == "owner"
+    assert not RunbookVersion.objects.exists()
+
+
+def test_the_list_is_paginated_newest_first_without_snapshots(cast, api_for):
+    runbook_publish(runbook=cast.runbook, user=cast.editor, message="one")
+    runbook = fresh(cast.runbook)
+    runbook_update(runbook=runbook, user=cast.editor, revision=runbook.revision, title="Two")
+    runbook_publish(runbook=fresh(runbook), user=cast.owner, message="two")
+    response = api_for(cast.viewer).get(url(cast.runbook))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 2 and body["next"] is None and body["previous"] is None
+    assert [(item["number"], item["author"], item["message"]) for item in body["results"]] == [
+        (2, "owner", "two"),
+        (1, "editor", "one"),
+    ]
+    assert "snapshot" not in body["results"][0]
+
+
+def test_get_a_version_with_its_snapshot(cast, api_for):
+    version = runbook_publish(runbook=cast.runbook, user=cast.editor, message="one")
+    response = api_for(cast.viewer).get(url(cast.runbook, "1/"))
+    assert response.status_code == 200
+    assert response.json()["snapshot"] == version.snapshot
+    assert response.json()["content_hash"] == version.content_hash
+    assert api_for(cast.viewer).get(url(cast.runbook, "2/")).status_code == 404
+
+
+def test_rollback_answers_201_and_resets_the_draft(cast, api_for):
+    v1 = runbook_publish(runbook=cast.runbook, user=cast.editor, message="one")
+    runbook = fresh(cast.runbook)
+    runbook_update(runbook=runbook, user=cast.editor, revision=runbook.revision, title="Two", tags=["x"])
+    runbook_publish(runbook=fresh(runbook), user=cast.editor, message="two")
+    response = api_for(cast.editor).post(url(cast.runbook, "1/rollback/"), {"message": "bad tag"}, format="json")
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["number"], body["message"], body["restored_from"]) == (3, "Rollback to v1: bad tag", 1)
+    assert body["snapshot"] == v1.snapshot
+    assert snapshot_of(fresh(cast.runbook)) == v1.snapshot
+
+
+def test_rollback_to_a_version_that_does_not_exist_is_404(cast, api_for):
+    runbook_publish(runbook=cast.runbook, user=cast.editor, message="one")
+    response = api_for(cast.editor).post(url(cast.runbook, "9/rollback/"), {"message": "why"}, format="json")
+    assert response.status_code == 404
+    assert RunbookVersion.objects.count() == 1
+
+
+def test_rollback_without_a_reason_is_400(cast, api_for):
+    runbook_publish(runbook=cast.runbook, user=cast.editor, message="one")
+    response = api_for(cast.editor).post(url(cast.runbook, "1/rollback/"), {}, format="json")
+    assert response.status_code == 400
+    assert "message" in response.json()
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_no_api_route_changes_a_published_version(cast, api_for, method):
+    version = runbook_publish(runbook=cast.runbook, user=cast.editor, message="one")
+    api = api_for(cast.admin)
+    for target in (url(cast.runbook, "1/"), url(cast.runbook), url(cast.runbook, "1/rollback/")):
+        response = getattr(api, method)(target, {"message": "hacked", "snapshot": {"title": "x"}}, format="json")
+        assert response.status_code == 405
+    version.refresh_from_db()
+    assert (version.message, version.snapshot["title"]) == ("one", "Restart the payments API")
+    assert RunbookVersion.objects.count() == 1
+
+
+# Permission matrix: every versions API route × every role of the cast.
+READ = {"owner": 200, "editor": 200, "runner": 200, "viewer": 200, "outsider": 404, "staff": 404, "admin": 200}
+WRITE = {"owner": 201, "editor": 201, "runner": 403, "viewer": 403, "outsider": 404, "staff": 404, "admin": 201}
+
+
+@pytest.mark.parametrize("role", list(READ))
+@pytest.mark.parametrize(
+    ("method", "suffix", "expected"),
+    [("get", "", READ), ("get", "1/", READ), ("post", "", WRITE), ("post", "1/rollback/", WRITE)],
+)
+def test_permission_matrix(cast, api_for, role, method, suffix, expected):
+    runbook_publish(runbook=cast.runbook, user=cast.owner, message="one")
+    if suffix == "":
+        runbook = fresh(cast.runbook)
+        runbook_update(runbook=runbook, user=cast.owner, revision=runbook.revision, title="Changed")
+    else:
+        runbook = fresh(cast.runbook)
+        runbook_update(runbook=runbook, user=cast.owner, revision=runbook.revision, title="Changed")
+        runbook_publish(runbook=fresh(runbook), user=cast.owner, message="two")
+    before = RunbookVersion.objects.count()
+    response = getattr(api_for(getattr(cast, role)), method)(url(cast.runbook, suffix), {"message": "m"}, format="json")
+    assert response.status_code == expected[role]
+    if response.status_code != 201:
+        assert RunbookVersion.objects.count() == before
+
+
+def test_anonymous_callers_get_401(cast, api_for):
+    assert api_for(None).get(url(cast.runbook)).status_code == 401
