@@ -51,7 +51,8 @@ def _runbook_input(data, rows: list[ParameterRow]) -> dict:
     return {
         "title": data.get("title", ""),
         "description": data.get("description", ""),
-        "tags": data.get("tags", ""),
+        # The services take a list (a string would be read letter by letter).
+        "tags": data.get("tags", "").split(","),
         "environment": data.get("environment") or None,
         "parameters": [row.as_parameter() for row in rows],
     }

@@ -82,7 +82,12 @@ def _form_response(request, context: dict, *, status: int = 200, page_title: str
     context = {"htmx": bool(request.htmx), "kind_label": BlockKind(context["kind"]).label, **context}
     if request.htmx:
         return render(request, "runbooks/_block_form.html", context, status=status)
-    return render(request, "runbooks/block_form_page.html", {**context, "page_title": page_title}, status=status)
+    return render(
+        request,
+        "runbooks/block_form_page.html",
+        {**context, "form_block": context["block"], "page_title": page_title},
+        status=status,
+    )
 
 
 def _bind_and_check(meta, kind_form) -> bool:
@@ -230,7 +235,7 @@ def block_delete(request: HttpRequest, pk: int, block_pk: int) -> HttpResponse:
     runbook, block = _block_for(request, pk, block_pk)
     if request.method == "GET":
         # The no-JavaScript confirmation; with HTMX the browser's hx-confirm asks instead.
-        return render(request, "runbooks/block_confirm_delete.html", {"runbook": runbook, "block": block})
+        return render(request, "runbooks/block_confirm_delete.html", {"runbook": runbook, "doomed": block})
     key = block.key
     try:
         services.block_delete(block=block, user=request.user, revision=request.POST.get("revision"))
