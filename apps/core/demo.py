@@ -18,6 +18,7 @@ from apps.executions.models import ExecutionEnvironment
 from apps.runbooks.models import Runbook
 from apps.runbooks.roles import Role
 from apps.runbooks.services import runbook_create, runbook_grant
+from apps.runbooks.versions import runbook_publish
 
 ADMIN_USERNAME = "admin"
 ONCALL_USERNAME = "oncall"
@@ -249,5 +250,7 @@ def demo_seed(*, var_dir: Path | None = None) -> DemoResult:
             continue
         runbook = runbook_create(user=admin, environment=environment, **spec)
         runbook_grant(runbook=runbook, actor=admin, principal=team, role=Role.RUNNER)
+        # Runners run published versions only: without v1 the on-call user could not run the demo.
+        runbook_publish(runbook=runbook, user=admin, message="First version of the demo runbook")
         result.created.append(f"runbook “{spec['title']}”")
     return result

@@ -80,6 +80,15 @@ def test_the_sre_group_runs_and_oncall_inherits_it(tmp_path):
         assert runbook_role_of(oncall, runbook) == "runner"
 
 
+def test_each_demo_runbook_is_published_as_version_1_equal_to_its_draft(tmp_path):
+    from apps.runbooks.versions import DraftStatus, draft_status, runbook_latest_version
+
+    demo_seed(var_dir=tmp_path)
+    for runbook in Runbook.objects.all():
+        assert runbook_latest_version(runbook).number == 1
+        assert draft_status(runbook) == DraftStatus(latest_number=1, changed=False)
+
+
 def test_passwords_are_generated_into_0600_files_and_sign_in(tmp_path):
     result = demo_seed(var_dir=tmp_path)
     for username, path in (("admin", result.admin_password_file), ("oncall", result.oncall_password_file)):
