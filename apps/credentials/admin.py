@@ -7,11 +7,15 @@ save and delete goes through the services, so the admin obeys the same rules as 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from apps.core.errors import InvalidInput
 from apps.credentials import services
 from apps.credentials.models import Credential
 from apps.credentials.selectors import runbooks_using_credential
+
+EDITED_FIELDS = ["name", "kind", "username", "header_name", "description"]
 
 
 class CredentialAdminForm(forms.ModelForm):
@@ -24,11 +28,12 @@ class CredentialAdminForm(forms.ModelForm):
 
     class Meta:
         model = Credential
-        fields = ["name", "kind", "username", "header_name", "description"]
+        fields = EDITED_FIELDS
 
+    @method_decorator(sensitive_variables())
     def clean(self):
         cleaned = super().clean()
-        data = {field: cleaned.get(field, "") for field in self.Meta.fields}
+        data = {field: cleaned.get(field, "") for field in EDITED_FIELDS}
         if self.instance.pk is None or cleaned.get("new_secret"):
             data["secret"] = cleaned.get("new_secret")
         try:
@@ -52,8 +57,12 @@ class CredentialAdmin(admin.ModelAdmin):
     # The bulk delete action bypasses credential_delete's "still in use" check.
     actions = None
 
+    @method_decorator(sensitive_post_parameters("new_secret"))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):
-        data = {field: form.cleaned_data.get(field, "") for field in CredentialAdminForm.Meta.fields}
+        data = {field: form.cleaned_data.get(field, "") for field in EDITED_FIELDS}
         # The form's clean() ran the same checks, so a refusal here can only come from a race.
         if change:
             saved = services.credential_update(

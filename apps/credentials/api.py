@@ -1,5 +1,6 @@
 """`/api/v1/credentials/`: thin callers of the credential services. Nothing here returns a secret."""
 
+from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
@@ -24,6 +25,7 @@ def _changes(data) -> dict:
 
 @extend_schema(request=CredentialSerializer, responses=CredentialSerializer(many=True))
 @api_view(["GET", "POST"])
+@sensitive_variables("changes")
 def credential_collection(request: Request) -> Response:
     if request.method == "POST":
         changes = _changes(request.data)
@@ -47,6 +49,7 @@ def credential_collection(request: Request) -> Response:
 
 @extend_schema(request=CredentialSerializer, responses=CredentialSerializer)
 @api_view(["GET", "PATCH", "DELETE"])
+@sensitive_variables()
 def credential_item(request: Request, pk: int) -> Response:
     if request.method == "PATCH":
         credential = credential_for_user(request.user, pk, roles.CHANGE)

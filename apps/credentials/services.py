@@ -8,6 +8,7 @@ import re
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import assign_perm, remove_perm
 
@@ -84,6 +85,7 @@ def _clean_secret(secret, kind: str, errors: dict) -> str | None:
     return secret
 
 
+@sensitive_variables()
 def credential_clean(data: dict, *, current: Credential | None) -> dict:
     """Validate every field first, so a bad one leaves nothing half-saved. Writes nothing."""
     unknown = set(data) - set(EDITABLE_FIELDS)
@@ -154,6 +156,7 @@ def _grant_codenames(credential: Credential, principal, role: str | None) -> Non
             remove_perm(codename, principal, credential)
 
 
+@sensitive_variables()  # outermost: error reports hide every frame below
 @transaction.atomic
 def credential_create(
     *, user, name: str, kind: str, secret: str, username: str = "", header_name: str = "", description: str = ""
@@ -178,6 +181,7 @@ def credential_create(
     return credential
 
 
+@sensitive_variables()
 @transaction.atomic
 def credential_update(*, credential: Credential, user, **changes) -> Credential:
     """Change any of name, kind, username, header_name, description; a non-empty `secret` replaces it."""
@@ -328,6 +332,7 @@ def credential_use(*, credential: Credential, actor, execution_id, block_key: st
     )  # fmt: skip
 
 
+@sensitive_variables()
 @transaction.atomic
 def credentials_rotate_keys(*, actor="rotate_credential_keys") -> int:
     """Re-encrypt every stored secret under the first of CREDENTIAL_KEYS; all or nothing.

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from apps.core.errors import InvalidInput
@@ -37,6 +38,7 @@ def credential_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@sensitive_post_parameters("secret")
 @require_http_methods(["GET", "POST"])
 def credential_create(request: HttpRequest) -> HttpResponse:
     form = CredentialForm(request.POST or None)
@@ -64,6 +66,7 @@ def credential_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@sensitive_post_parameters("secret")
 @require_http_methods(["GET", "POST"])
 def credential_edit(request: HttpRequest, pk: int) -> HttpResponse:
     credential = credential_for_user(request.user, pk, roles.CHANGE)
