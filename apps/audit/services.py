@@ -1,5 +1,6 @@
 import hashlib
 import json
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -55,3 +56,52 @@ def audit_record(
         head.last_seq, head.last_hash = seq, digest
         head.save(update_fields=["last_seq", "last_hash"])
     return event
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    count: int
+    broken_seq: int | None = None
+    broken_id: int | None = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_seq is None
+
+
+GENESIS_HASH = "0" * 64
+
+
+def audit_verify() -> ChainReport:
+    """Walk the chain in seq order, recompute every hash and stop at the first row that disagrees.
+
+    Catches an altered row (its hash no longer matches its content), a deleted row (a gap in seq
+    or a prev_hash that does not follow) and a truncated tail (the chain head is further along).
+    """
+    expected_seq, previous_hash, count = 1, GENESIS_HASH, 0
+    # iterator(): a long chain is streamed in chunks instead of loaded at once.
+    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=2000):
+        broken = None
+        if event.seq != expected_seq:
+            broken = f"expected #{expected_seq} here: rows are missing before it"
+        elif event.prev_hash != previous_hash:
+            broken = "its prev_hash does not match the hash of the row before it"
+        else:
+            canonical = audit_canonical(
+                seq=event.seq, at=event.at, actor_name=event.actor_name, action=event.action,
+                object_type=event.object_type, object_id=event.object_id, detail=event.detail,
+            )  # fmt: skip
+            if audit_hash(event.prev_hash, canonical) != event.hash:
+                broken = "its content does not match its hash (the row was altered)"
+        if broken:
+            return ChainReport(count=count, broken_seq=event.seq, broken_id=event.pk, reason=broken)
+        expected_seq, previous_hash, count = event.seq + 1, event.hash, count + 1
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is not None and (head.last_seq, head.last_hash) != (count, previous_hash):
+        return ChainReport(
+            count=count,
+            broken_seq=count + 1,
+            reason=f"the chain head records #{head.last_seq}, but the rows stop at #{count}: rows were removed",
+        )
+    return ChainReport(count=count)
