@@ -124,6 +124,18 @@ def _json_object(request: Request, fields: dict[str, tuple[type, str, bool]]) ->
         # bool is an int subclass in Python, but true is not an id or a revision.
         if isinstance(value, bool) or not isinstance(value, expected):
             errors[name] = [f"Expected {label}."]
+    blocks = data.get("blocks")
+    if "blocks" not in errors and isinstance(blocks, list):
+        # validation.clean_block looks `kind` up in a dict, which a JSON list or object would turn
+        # into a TypeError (a 500); answer it as the type error it is.
+        kinds = [
+            {"kind": ["Expected text: the block kind."]}
+            if isinstance(block, dict) and not isinstance(block.get("kind", ""), str)
+            else {}
+            for block in blocks
+        ]
+        if any(kinds):
+            errors["blocks"] = kinds
     if errors:
         raise InvalidInput(errors)
     return dict(data)

@@ -36,6 +36,12 @@ BAD_INPUTS = [
     ),
     ("unknown-kind", {"blocks": [{"key": "x", "kind": "ssh", "config": {}}]}, 400, (("blocks", 0, "kind", 0), "ssh")),
     (
+        "kind-a-list",
+        {"blocks": [block("ok"), {"key": "x", "kind": ["timer"], "config": {}}]},
+        400,
+        (("blocks", 1, "kind", 0), "block kind"),
+    ),
+    (
         "duplicate-key",
         {"blocks": [block("same"), block("same")]},
         400,
@@ -177,3 +183,45 @@ def test_a_valid_runbook_bigger_than_djangos_form_limit_is_accepted(cast, api_fo
     response = api_for(cast.owner).post("/api/v1/runbooks/", {"title": "Long", "blocks": blocks}, format="json")
     assert response.status_code == 201, response.content[:300]
     assert Block.objects.filter(runbook_id=response.json()["id"]).count() == 50
+
+
+ODD_VALUES = [None, 0, -1, 1.5, True, "", "x", [], [None], {}, {"a": {}}]
+VALID_CONFIGS = {
+    "instruction": {"markdown": "Read this.", "gate": "none"},
+    "command": {"script": "true", "shell": "sh", "timeout_seconds": 5, "credentials": [], "continue_on_error": False},
+    "api_call": {
+        "method": "GET",
+        "url": "https://example.com/",
+        "headers": {},
+        "body": "",
+        "credential": None,
+        "expected_status": [200],
+        "timeout_seconds": 5,
+        "continue_on_error": False,
+    },
+    "conditional": {"expression": "true", "on_true": "continue", "on_false": "stop"},
+    "timer": {"seconds": 5},
+}
+
+
+@pytest.mark.parametrize("kind", VALID_CONFIGS)
+def test_odd_json_values_in_any_config_field_never_cause_a_server_error(cast, api_for, kind):
+    api = api_for(cast.owner)
+    for field in VALID_CONFIGS[kind]:
+        for value in ODD_VALUES:
+            config = {**VALID_CONFIGS[kind], field: value}
+            body = {"title": "Odd", "blocks": [{"key": "odd", "kind": kind, "config": config}]}
+            response = api.post("/api/v1/runbooks/", body, format="json")
+            assert response.status_code in (201, 400), (field, value, response.content[:300])
+            if response.status_code == 400:
+                assert "blocks" in response.json()
+
+
+@pytest.mark.parametrize("field", ["title", "description", "tags", "environment", "parameters", "blocks"])
+def test_odd_json_values_in_any_top_level_field_never_cause_a_server_error(cast, api_for, field):
+    api = api_for(cast.owner)
+    for value in [*ODD_VALUES, [{}], [5], [[]], [{"key": 5, "kind": [], "config": None, "title": {}}]]:
+        response = api.post("/api/v1/runbooks/", {"title": "Odd", field: value}, format="json")
+        assert response.status_code in (201, 400), (value, response.content[:300])
+        if response.status_code == 400:
+            assert field in response.json()
