@@ -27,9 +27,9 @@ from apps.runbooks.models import Block, Runbook, RunbookVersion
 from apps.runbooks.roles import EDIT, SHARE, VIEW
 from apps.runbooks.selectors import runbook_access_entries, runbook_for_user, runbooks_visible_to
 from apps.runbooks.serializers import (
-    AccessEntrySerializer,
     DetailSerializer,
     PaginatedRunbookSerializer,
+    RunbookAccessEntrySerializer,
     RunbookCreateSerializer,
     RunbookPatchSerializer,
     RunbookSerializer,
@@ -231,14 +231,14 @@ def runbook_detail(request: Request, pk: int) -> Response:
     operation_id="runbooks_access_retrieve",
     methods=["GET"],
     summary="Who holds which role on a runbook (owners)",
-    responses={200: AccessEntrySerializer(many=True), 403: DETAIL_403, 404: DETAIL_404},
+    responses={200: RunbookAccessEntrySerializer(many=True), 403: DETAIL_403, 404: DETAIL_404},
 )
 @extend_schema(
     operation_id="runbooks_access_update",
     methods=["PUT"],
     summary="Replace every role on a runbook (owners); at least one owner must remain",
-    request=AccessEntrySerializer(many=True),
-    responses={200: AccessEntrySerializer(many=True), 400: ERRORS_400, 403: DETAIL_403, 404: DETAIL_404},
+    request=RunbookAccessEntrySerializer(many=True),
+    responses={200: RunbookAccessEntrySerializer(many=True), 400: ERRORS_400, 403: DETAIL_403, 404: DETAIL_404},
 )
 @api_view(["GET", "PUT"])
 @parser_classes([LimitedJSONParser])

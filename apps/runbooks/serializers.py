@@ -91,7 +91,7 @@ class RunbookPatchSerializer(RunbookCreateSerializer):
     revision = serializers.IntegerField(help_text="The revision the change is based on; a stale one answers 409.")
 
 
-class AccessEntrySerializer(serializers.Serializer):
+class RunbookAccessEntrySerializer(serializers.Serializer):
     principal = serializers.CharField(help_text="user:NAME or group:NAME")
     role = serializers.ChoiceField(choices=Role.choices)
 
