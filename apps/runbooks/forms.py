@@ -8,6 +8,7 @@ import re
 import secrets
 
 from django import forms
+from django.urls import reverse
 
 from apps.blocks.kinds import KIND_FORMS, KindForm, default_config
 from apps.executions.models import ExecutionEnvironment
@@ -159,6 +160,18 @@ def block_forms(*, kind: str, prefix: str, block: Block | None = None, data=None
     kind_form = KIND_FORMS[kind](data=data, prefix=prefix, initial=initial)
     for name, field in kind_form.fields.items():
         field.help_text = field.help_text or KIND_FIELD_HELP.get(name, "")
+    if "markdown" in kind_form.fields:
+        # Live preview of an instruction, the same sanitised rendering the runbook page uses.
+        kind_form.fields["markdown"].widget.attrs.update(
+            {
+                "hx-post": f"{reverse('runbooks:preview')}?field={prefix}-markdown",
+                "hx-trigger": "input changed delay:400ms",
+                "hx-target": f"#{prefix}-markdown-preview",
+                "hx-swap": "innerHTML",
+                "hx-include": "this",
+                "hx-sync": "this:replace",
+            }
+        )
     if block is None:
         meta.fields["key"].required = False
         meta.fields["key"].help_text += " Leave empty to get one like “command-1”."

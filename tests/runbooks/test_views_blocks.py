@@ -346,3 +346,14 @@ def test_a_stale_reorder_is_refused(cast, client_for):
     )
     assert answer.status_code == 409
     assert _snapshot(cast.runbook) == before
+
+
+def test_an_instruction_form_previews_its_markdown(cast, client_for):
+    block = cast.runbook.blocks.get(key="intro")
+    text = client_for(cast.editor).get(_url("block_edit", cast.runbook, block), **HTMX).content.decode()
+    assert f'hx-post="{reverse("runbooks:preview")}?field=block-{block.pk}-markdown"' in text
+    assert f'id="block-{block.pk}-markdown-preview"' in text
+    preview = client_for(cast.editor).post(
+        reverse("runbooks:preview") + f"?field=block-{block.pk}-markdown", {f"block-{block.pk}-markdown": "*hi*"}
+    )
+    assert preview.content.strip() == b"<p><em>hi</em></p>"
