@@ -144,6 +144,16 @@ KIND_FIELD_HELP = {
 }
 
 
+KIND_FIELD_LABELS = {
+    "url": "URL",
+    "timeout_seconds": "Timeout (seconds)",
+    "seconds": "Wait (seconds)",
+    "expected_status": "Expected statuses",
+    "on_true": "When true",
+    "on_false": "When false",
+}
+
+
 def _as_form_value(value):
     # Id lists (credentials) have no text form of their own; "1, 2" is what the field parses back.
     if isinstance(value, (list, tuple)) and all(isinstance(item, int) for item in value):
@@ -160,6 +170,7 @@ def block_forms(*, kind: str, prefix: str, block: Block | None = None, data=None
     kind_form = KIND_FORMS[kind](data=data, prefix=prefix, initial=initial)
     for name, field in kind_form.fields.items():
         field.help_text = field.help_text or KIND_FIELD_HELP.get(name, "")
+        field.label = KIND_FIELD_LABELS.get(name, field.label)
     if "markdown" in kind_form.fields:
         # Live preview of an instruction, the same sanitised rendering the runbook page uses.
         kind_form.fields["markdown"].widget.attrs.update(
@@ -174,7 +185,7 @@ def block_forms(*, kind: str, prefix: str, block: Block | None = None, data=None
         )
     if block is None:
         meta.fields["key"].required = False
-        meta.fields["key"].help_text += " Leave empty to get one like “command-1”."
+        meta.fields["key"].help_text += f" Leave empty to get one like “{kind.replace('_', '-')}-1”."
     return meta, kind_form
 
 
