@@ -152,3 +152,18 @@ def test_a_stale_edit_names_who_changed_it_keeps_the_input_and_saves_nothing(cas
     assert "my careful notes" in text and "My unsaved title" in text
     assert reverse("runbooks:edit", args=[runbook.pk]) in text  # the reload link
     assert _snapshot(runbook) == before
+
+
+def test_bad_tags_and_an_unknown_environment_are_refused_in_place(cast, client_for):
+    before = Runbook.objects.count()
+    too_many = ", ".join(f"tag{number}" for number in range(21))
+    answer = client_for(cast.owner).post(CREATE, {"title": "Tags", "tags": too_many, "environment": "999999"})
+    assert answer.status_code == 400
+    text = answer.content.decode()
+    assert "At most 20 tags." in text
+    assert "There is no environment with id 999999." in text
+    assert Runbook.objects.count() == before
+    long_tag = client_for(cast.owner).post(CREATE, {"title": "Tags", "tags": "x" * 51})
+    assert long_tag.status_code == 400
+    assert "is longer than 50 characters" in long_tag.content.decode()
+    assert Runbook.objects.count() == before
