@@ -95,3 +95,9 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, db, url):
     response = client.get(url)
     assert response.status_code == 302
     assert response.url == f"{LOGIN}?next={url}"
+
+
+def test_a_signed_in_user_sees_who_they_are_on_the_login_page(client_for, cast):
+    response = client_for(cast.viewer).get(LOGIN, {"next": LOGIN})
+    assert response.status_code == 200
+    assert "You are signed in as viewer." in response.text
