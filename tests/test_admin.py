@@ -18,6 +18,7 @@ from apps.runbooks.models import (
     RunbookUserObjectPermission,
     RunbookVersion,
 )
+from apps.runbooks.roles import ROLE_CODENAMES
 from apps.runbooks.selectors import runbook_role_of
 from apps.runbooks.versions import snapshot_hash, snapshot_of
 
@@ -427,3 +428,47 @@ def test_a_block_admin_edit_that_jumps_backward_is_refused(operator, rows):
 def test_the_runbook_change_form_carries_the_revision_it_was_opened_at(operator, rows):
     response = operator.get(url(Runbook, "change", rows.runbook.pk))
     assert f'name="opened_revision" value="{rows.runbook.revision}"' in response.text
+
+
+# Object permissions (guardian's pages) ----------------------------------------------------------
+
+
+def manage_user_url(runbook, user) -> str:
+    return reverse("admin:runbooks_runbook_permissions_manage_user", args=[runbook.pk, user.pk])
+
+
+def test_the_object_permission_pages_grant_a_whole_role_and_audit_it(operator, rows):
+    page = manage_user_url(rows.runbook, rows.outsider)
+    assert operator.get(page).status_code == 200
+    response = operator.post(page, {"permissions": ["view_runbook", "run_runbook"]}, follow=True)
+    assert "now has the role runner" in response.text
+    assert runbook_role_of(rows.outsider, rows.runbook) == "runner"
+    event = AuditEvent.objects.filter(action="role.grant").first()
+    assert (event.actor, event.detail["principal"], event.detail["role"]) == (rows.admin, "user:outsider", "runner")
+
+
+def test_the_object_permission_pages_refuse_a_set_that_is_no_role(operator, rows):
+    response = operator.post(
+        manage_user_url(rows.runbook, rows.outsider), {"permissions": ["run_runbook", "share_runbook"]}, follow=True
+    )
+    assert "Choose exactly the permissions of one role" in response.text
+    assert runbook_role_of(rows.outsider, rows.runbook) is None
+
+
+def test_the_object_permission_pages_keep_the_last_owner(operator, rows):
+    response = operator.post(manage_user_url(rows.runbook, rows.owner), {"permissions": ["view_runbook"]}, follow=True)
+    assert "A runbook must keep at least one owner." in response.text
+    assert runbook_role_of(rows.owner, rows.runbook) == "owner"
+
+
+def test_the_object_permission_pages_revoke_with_an_empty_set(operator, rows):
+    operator.post(manage_user_url(rows.runbook, rows.viewer), {})
+    assert runbook_role_of(rows.viewer, rows.runbook) is None
+
+
+def test_the_group_permission_page_grants_a_role(operator, rows):
+    page = reverse("admin:runbooks_runbook_permissions_manage_group", args=[rows.runbook.pk, rows.team.pk])
+    assert operator.get(page).status_code == 200
+    operator.post(page, {"permissions": ROLE_CODENAMES["editor"]})
+    rows.outsider.groups.add(rows.team)
+    assert runbook_role_of(rows.outsider, rows.runbook) == "editor"

@@ -3,8 +3,11 @@ the revision (so an editor's stale draft is still refused) and leave an audit ev
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect
 from guardian.admin import GuardedModelAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -19,7 +22,7 @@ from apps.runbooks.models import (
     RunbookUserObjectPermission,
     RunbookVersion,
 )
-from apps.runbooks.roles import Role
+from apps.runbooks.roles import ROLE_CODENAMES, Role
 from apps.runbooks.services import runbook_archive, runbook_grant
 
 
@@ -215,6 +218,40 @@ class RunbookAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
             obj=runbook,
             detail={"fields": fields, "revision": runbook.revision, "via": "admin"},
         )
+
+    # Guardian's object-permission pages would assign raw permissions one by one; a runbook knows
+    # roles, an owner it must keep and an audit trail, so their saves go through runbook_grant.
+    def obj_perms_manage_user_view(self, request, object_pk, user_id):
+        if request.method != "POST":
+            return super().obj_perms_manage_user_view(request, object_pk, user_id)
+        principal = get_object_or_404(get_user_model(), pk=user_id)
+        return self._grant_from_admin(request, object_pk, principal, "runbooks_runbook_permissions_manage_user")
+
+    def obj_perms_manage_group_view(self, request, object_pk, group_id):
+        if request.method != "POST":
+            return super().obj_perms_manage_group_view(request, object_pk, group_id)
+        principal = get_object_or_404(Group, pk=group_id)
+        return self._grant_from_admin(request, object_pk, principal, "runbooks_runbook_permissions_manage_group")
+
+    def _grant_from_admin(self, request, object_pk, principal, url_name: str):
+        if not self.has_change_permission(request, None):
+            raise PermissionDenied
+        runbook = get_object_or_404(self.get_queryset(request), pk=object_pk)
+        codenames = set(request.POST.getlist("permissions"))
+        role = next((role for role, names in ROLE_CODENAMES.items() if set(names) == codenames), None)
+        if codenames and role is None:
+            roles = "; ".join(f"{role}: {', '.join(names)}" for role, names in ROLE_CODENAMES.items())
+            messages.error(request, f"Choose exactly the permissions of one role ({roles}), or none to revoke.")
+        else:
+            try:
+                runbook_grant(runbook=runbook, actor=request.user, principal=principal, role=role)
+            except InvalidInput as error:
+                messages.error(request, " ".join(_messages(error.errors)))
+            else:
+                messages.success(
+                    request, f"{principal} now has the role {role}." if role else f"{principal} has no role."
+                )
+        return redirect(f"admin:{url_name}", runbook.pk, principal.pk)
 
     @admin.action(description="Archive the selected runbooks", permissions=["change"])
     def archive_selected(self, request, queryset) -> None:
