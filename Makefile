@@ -33,8 +33,8 @@ run: $(STAMP)
 	$(VENV)/bin/python manage.py seed_demo
 	@echo
 	@echo "  Runbooks is starting on  http://127.0.0.1:8000/"
-	@echo "  Sign in as               admin / $$(cat var/demo_admin_password)"
-	@echo "  On-call demo user        oncall / $$(cat var/demo_oncall_password)"
+	@echo "  Sign in as               admin / $$(cat "$${RUNBOOKS_VAR_DIR:-var}/demo_admin_password")"
+	@echo "  On-call demo user        oncall / $$(cat "$${RUNBOOKS_VAR_DIR:-var}/demo_oncall_password")"
 	@if [ -n "$$REDIS_URL" ]; then echo "  Redis                    REDIS_URL from the environment"; \
 	else echo "  Redis                    embedded, redis://127.0.0.1:6380/0"; fi
 	@echo "  Stop with Ctrl-C."
