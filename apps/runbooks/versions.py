@@ -96,7 +96,8 @@ def _clean_message(message, *, field: str = "message", what: str = "Describe wha
 
 def _lock_runbook(runbook: Runbook, revision) -> Runbook:
     """Lock the row so two publishers cannot take the same number; refuse a stale revision if given."""
-    locked = Runbook.objects.select_for_update().select_related("last_modified_by").get(pk=runbook.pk)
+    # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the outer join.
+    locked = Runbook.objects.select_for_update(of=("self",)).select_related("last_modified_by").get(pk=runbook.pk)
     if revision not in (None, ""):
         try:
             revision = int(revision)
