@@ -12,6 +12,8 @@ urlpatterns = [
     path("runbooks/", include("apps.runbooks.urls")),
     path("credentials/", include("apps.credentials.urls")),
     path("audit/", include("apps.audit.urls")),
+    path("executions/", include("apps.executions.urls")),
+    path("environments/", include("apps.executions.urls_environments")),
     path("api/v1/", include("runbooks_site.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
