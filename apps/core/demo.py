@@ -187,7 +187,11 @@ def _password_file(path: Path) -> tuple[str, bool]:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         path.chmod(0o600)
-        return path.read_text().strip(), False
+        password = path.read_text().strip()
+        if password:
+            return password, False
+        # An emptied file must never become an empty password: write a fresh one.
+        descriptor = os.open(path, os.O_WRONLY | os.O_TRUNC)
     password = secrets.token_urlsafe(16)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(password + "\n")

@@ -120,6 +120,33 @@ def test_a_lost_password_file_gets_a_new_password_that_works(tmp_path):
     assert stat.S_IMODE(again.admin_password_file.stat().st_mode) == 0o600
 
 
+def test_an_emptied_password_file_never_becomes_an_empty_password(tmp_path):
+    result = demo_seed(var_dir=tmp_path)
+    result.admin_password_file.write_text("\n")
+
+    demo_seed(var_dir=tmp_path)
+
+    password = result.admin_password_file.read_text().strip()
+    assert len(password) >= 16
+    admin = User.objects.get(username="admin")
+    assert admin.check_password(password)
+    assert not admin.check_password("")
+
+
+def test_a_password_changed_by_its_owner_is_kept_and_reported(tmp_path):
+    result = demo_seed(var_dir=tmp_path)
+    admin = User.objects.get(username="admin")
+    admin.set_password("chosen-by-the-admin")
+    admin.save()
+
+    again = demo_seed(var_dir=tmp_path)
+
+    assert not again.changed
+    assert any("admin's password was changed" in warning for warning in again.warnings)
+    assert User.objects.get(username="admin").check_password("chosen-by-the-admin")
+    assert result.admin_password_file.exists()
+
+
 def test_an_archived_demo_runbook_is_not_recreated(tmp_path):
     from apps.runbooks.services import runbook_archive
 
