@@ -6,22 +6,18 @@ apps.core.api.exception_handler). This module only checks the JSON shape of a re
 top-level fields it may carry and their JSON types.
 """
 
-import io
-
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.urls import reverse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.decorators import api_view, parser_classes
+from rest_framework.decorators import api_view
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import BaseParser, JSONParser
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.errors import InvalidInput, TooLarge
+from apps.core.errors import InvalidInput
 from apps.runbooks import services
 from apps.runbooks.models import Block, Runbook, RunbookVersion
 from apps.runbooks.roles import EDIT, SHARE, VIEW
@@ -38,7 +34,6 @@ from apps.runbooks.serializers import (
 
 # Well above the largest valid runbook (256 KiB description + 200 blocks), low enough that a
 # runaway client cannot make a worker buffer and parse an unbounded body.
-MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 # JSON types of the writable top-level fields: (Python type, what the message calls it, null allowed).
 WRITABLE_FIELDS: dict[str, tuple[type, str, bool]] = {
@@ -69,33 +64,6 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "A personal API token: `Authorization: Bearer rbk_…`.",
         }
-
-
-class LimitedJSONParser(BaseParser):
-    """JSON only, and never more than MAX_REQUEST_BYTES read into memory.
-
-    Not a JSONParser subclass on purpose: DRF reads `request.body` for those, which caps bodies at
-    Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB, answered as an HTML 400) — below the size of a
-    valid runbook with many long scripts. This reads the stream itself, up to our own limit.
-    """
-
-    media_type = "application/json"
-    renderer_class = JSONRenderer
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        request = (parser_context or {}).get("request")
-        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
-        too_large = TooLarge({"non_field_errors": [f"The request body is over {MAX_REQUEST_BYTES:,} bytes."]})
-        try:
-            if declared and int(declared) > MAX_REQUEST_BYTES:
-                raise too_large
-        except ValueError:
-            pass
-        # A body without (or lying about) Content-Length is cut off here rather than read whole.
-        raw = stream.read(MAX_REQUEST_BYTES + 1)
-        if len(raw) > MAX_REQUEST_BYTES:
-            raise too_large
-        return JSONParser().parse(io.BytesIO(raw), media_type, parser_context)
 
 
 def runbook_api_queryset(queryset: QuerySet) -> QuerySet:
@@ -165,7 +133,6 @@ def _runbook_response(request: Request, runbook: Runbook, status_code: int = sta
     responses={201: RunbookSerializer, 400: ERRORS_400, 413: ERRORS_413},
 )
 @api_view(["GET", "POST"])
-@parser_classes([LimitedJSONParser])
 def runbook_list(request: Request) -> Response:
     if request.method == "POST":
         data = _json_object(request, WRITABLE_FIELDS)
@@ -209,7 +176,6 @@ def runbook_list(request: Request) -> Response:
     responses={204: None, 403: DETAIL_403, 404: DETAIL_404},
 )
 @api_view(["GET", "PATCH", "DELETE"])
-@parser_classes([LimitedJSONParser])
 def runbook_detail(request: Request, pk: int) -> Response:
     if request.method == "PATCH":
         runbook = runbook_for_user(request.user, pk, EDIT)
@@ -241,7 +207,6 @@ def runbook_detail(request: Request, pk: int) -> Response:
     responses={200: RunbookAccessEntrySerializer(many=True), 400: ERRORS_400, 403: DETAIL_403, 404: DETAIL_404},
 )
 @api_view(["GET", "PUT"])
-@parser_classes([LimitedJSONParser])
 def runbook_access(request: Request, pk: int) -> Response:
     runbook = runbook_for_user(request.user, pk, SHARE)
     if request.method == "PUT":

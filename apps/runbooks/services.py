@@ -24,6 +24,8 @@ def _clean_environment(environment) -> ExecutionEnvironment | None:
         return None
     if isinstance(environment, ExecutionEnvironment):
         return environment
+    if isinstance(environment, (bool, float)):
+        raise InvalidInput({"environment": ["The environment must be an id."]})
     try:
         return ExecutionEnvironment.objects.get(pk=int(environment))
     except (ExecutionEnvironment.DoesNotExist, ValueError, TypeError):
@@ -65,7 +67,8 @@ def _stamp(runbook: Runbook, user) -> None:
 
 def _lock(runbook: Runbook, revision) -> Runbook:
     """Lock the runbook row and refuse a save based on an older revision (call inside atomic())."""
-    locked = Runbook.objects.select_for_update().select_related("last_modified_by").get(pk=runbook.pk)
+    # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the outer join.
+    locked = Runbook.objects.select_for_update(of=("self",)).select_related("last_modified_by").get(pk=runbook.pk)
     try:
         revision = int(revision)
     except (TypeError, ValueError):
@@ -140,14 +143,15 @@ def runbook_create(
     parameters=(),
     blocks=(),
 ) -> Runbook:
+    # Raw values go to the cleaners: list("abc") would turn a bad tags string into three tags.
     cleaned = _clean_changes(
         {
             "title": title,
             "description": description,
-            "tags": list(tags),
+            "tags": list(tags) if isinstance(tags, tuple) else tags,
             "environment": environment,
-            "parameters": list(parameters),
-            "blocks": list(blocks),
+            "parameters": list(parameters) if isinstance(parameters, tuple) else parameters,
+            "blocks": list(blocks) if isinstance(blocks, tuple) else blocks,
         }
     )
     _check_new_credentials(user, cleaned["blocks"])

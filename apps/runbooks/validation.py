@@ -140,7 +140,7 @@ def clean_block(block) -> dict:
         errors["title"] = ["The title must be text under 200 characters."]
     kind = block.get("kind")
     config = None
-    if kind not in KIND_FORMS:
+    if not isinstance(kind, str) or kind not in KIND_FORMS:
         errors["kind"] = [f"Unknown block kind “{kind}”. Choose one of: {', '.join(KIND_FORMS)}."]
     else:
         try:
