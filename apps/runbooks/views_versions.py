@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apps.core.errors import InvalidInput, StaleRevision
 from apps.core.markdown import render_markdown
 from apps.runbooks.diffing import snapshot_diff
-from apps.runbooks.roles import EDIT
+from apps.runbooks.roles import EDIT, SHARE
 from apps.runbooks.selectors import runbook_for_user
 from apps.runbooks.versions import (
     HISTORY_PAGE_SIZE,
@@ -32,17 +32,21 @@ def _can_edit(user, runbook) -> bool:
     return user.has_perm(EDIT, runbook)
 
 
+def _tab_context(request: HttpRequest, runbook, tab: str) -> dict:
+    """What the shared runbook tabs need."""
+    return {"runbook": runbook, "tab": tab, "can_share": request.user.has_perm(SHARE, runbook)}
+
+
 def _list_context(request: HttpRequest, runbook, *, errors: dict | None = None, message: str = "") -> dict:
     versions = list(runbook_versions(runbook))
     return {
-        "runbook": runbook,
+        **_tab_context(request, runbook, "versions"),
         "versions": versions,
         "current_number": versions[0].number if versions else None,
         "status": draft_status(runbook),
         "can_edit": _can_edit(request.user, runbook),
         "errors": errors or {},
         "message": message,
-        "tab": "versions",
     }
 
 
@@ -83,13 +87,12 @@ def version_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         request,
         "runbooks/versions/detail.html",
         {
-            "runbook": runbook,
+            **_tab_context(request, runbook, "versions"),
             "version": version,
             "snapshot": version.snapshot,
             "description_html": render_markdown(version.snapshot.get("description", "")),
             "is_current": version.number == latest,
             "can_edit": _can_edit(request.user, runbook),
-            "tab": "versions",
         },
     )
 
@@ -100,7 +103,7 @@ def version_rollback(request: HttpRequest, pk: int, number: int) -> HttpResponse
     """GET asks for confirmation and a reason; POST restores."""
     runbook = runbook_for_user(request.user, pk, EDIT)
     version = runbook_version_get(runbook, number)
-    context = {"runbook": runbook, "version": version, "errors": {}, "message": "", "tab": "versions"}
+    context = {**_tab_context(request, runbook, "versions"), "version": version, "errors": {}, "message": ""}
     if request.method == "POST":
         context["message"] = request.POST.get("message", "")
         try:
@@ -130,11 +133,10 @@ def version_diff(request: HttpRequest, pk: int) -> HttpResponse:
     old_value = request.GET.get("from") or default_from
     new_value = request.GET.get("to") or DRAFT
     context = {
-        "runbook": runbook,
+        **_tab_context(request, runbook, "versions"),
         "numbers": numbers,
         "from_value": old_value,
         "to_value": new_value,
-        "tab": "versions",
     }
     try:
         context["old_label"], old = _side(runbook, old_value)
@@ -161,10 +163,9 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
     page = paginator.get_page(request.GET.get("page"))
     entries = runbook_history(runbook, offset=page.start_index() - 1 if paginator.count else 0)
     context = {
-        "runbook": runbook,
+        **_tab_context(request, runbook, "history"),
         "page": page,
         "entries": entries,
-        "tab": "history",
         "history_url": reverse("runbooks:history", args=[runbook.pk]),
     }
     template = "runbooks/versions/_history.html" if request.htmx else "runbooks/versions/history.html"
