@@ -10,7 +10,7 @@ from django.urls import reverse
 from apps.accounts.models import ApiToken
 from apps.accounts.services import api_token_authenticate, api_token_create
 from apps.audit.models import AuditChainHead, AuditEvent
-from apps.executions.models import ExecutionEnvironment
+from apps.executions.models import Execution, ExecutionEnvironment, OutputChunk, StepRun
 from apps.runbooks.models import (
     Block,
     Runbook,
@@ -25,7 +25,16 @@ from apps.runbooks.versions import snapshot_hash, snapshot_of
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
 # django-rq registers an unmanaged placeholder model whose "changelist" is its Redis dashboard.
 TABLES = [model for model in REGISTERED if model._meta.managed]
-READ_ONLY = [RunbookVersion, AuditEvent, AuditChainHead, RunbookUserObjectPermission, RunbookGroupObjectPermission]
+READ_ONLY = [
+    RunbookVersion,
+    AuditEvent,
+    AuditChainHead,
+    RunbookUserObjectPermission,
+    RunbookGroupObjectPermission,
+    Execution,
+    StepRun,
+    OutputChunk,
+]
 OURS = [Runbook, Block, ApiToken, ExecutionEnvironment, *READ_ONLY]
 
 
@@ -46,6 +55,11 @@ def rows(cast):
         snapshot=snapshot,
         content_hash=snapshot_hash(snapshot),
     )
+    execution = Execution.objects.create(
+        runbook=cast.runbook, snapshot=snapshot, triggered_by=cast.runner, status="failed"
+    )
+    step_run = StepRun.objects.create(execution=execution, position=0, block_key="restart", kind="command")
+    OutputChunk.objects.create(step_run=step_run, seq=0, data="restarting\n")
     api_token_create(user=cast.viewer, name="laptop")
     ExecutionEnvironment.objects.create(name="alpine", image="alpine:3.20")
     RunbookGroupObjectPermission.objects.create(
