@@ -245,3 +245,15 @@ def test_the_admin_cannot_change_or_delete_a_published_version(cast, client_for,
     assert (version.number, version.message) == (1, "First cut")
     assert version.snapshot["title"] == "Restart the payments API"
     assert RunbookVersion.objects.count() == 2
+
+
+def test_the_compare_form_defaults_to_latest_against_draft_when_the_draft_changed(cast, client_for, two_versions):
+    client = client_for(cast.viewer)
+    url = reverse("runbooks:versions", args=[cast.runbook.pk])
+    html = client.get(url).content.decode()
+    assert '<option value="1" selected>v1</option>' in html.split('id="diff-from"')[1].split("</select>")[0]
+    assert '<option value="2" selected>v2</option>' in html.split('id="diff-to"')[1].split("</select>")[0]
+    runbook_update(runbook=two_versions, user=cast.editor, revision=two_versions.revision, title="Edited")
+    html = client.get(url).content.decode()
+    assert '<option value="2" selected>v2</option>' in html.split('id="diff-from"')[1].split("</select>")[0]
+    assert '<option value="draft" selected>draft</option>' in html.split('id="diff-to"')[1].split("</select>")[0]
