@@ -144,3 +144,46 @@ def test_permission_matrix(cast, api_for, role, method, suffix, expected):
 
 def test_anonymous_callers_get_401(cast, api_for):
     assert api_for(None).get(url(cast.runbook)).status_code == 401
+
+
+def test_acceptance_flow_over_the_api(cast, api_for):
+    """Create → publish v1 → edit → publish v2 → roll back to v1: v3 == v1, draft == v1, v2 kept."""
+    api = api_for(cast.editor)
+    created = api.post(
+        "/api/v1/runbooks/",
+        {
+            "title": "Rotate the TLS certificate",
+            "tags": ["tls"],
+            "blocks": [{"key": "renew", "kind": "command", "config": {"script": "certbot renew"}}],
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    runbook_id = created.json()["id"]
+    base = f"/api/v1/runbooks/{runbook_id}/versions/"
+    assert api.post(base, {"message": "first"}, format="json").status_code == 201
+    edited = api.patch(
+        f"/api/v1/runbooks/{runbook_id}/",
+        {
+            "revision": created.json()["revision"],
+            "blocks": [
+                {"key": "renew", "kind": "command", "config": {"script": "certbot renew --force-renewal"}},
+                {"key": "reload", "kind": "command", "config": {"script": "nginx -s reload"}},
+            ],
+        },
+        format="json",
+    )
+    assert edited.status_code == 200, edited.json()
+    assert api.post(base, {"message": "force and reload"}, format="json").status_code == 201
+    rolled = api.post(f"{base}1/rollback/", {"message": "reload broke prod"}, format="json")
+    assert rolled.status_code == 201
+
+    v1, v2, v3 = (api.get(f"{base}{number}/").json() for number in (1, 2, 3))
+    assert v3["snapshot"] == v1["snapshot"] and v3["content_hash"] == v1["content_hash"]
+    assert v3["message"] == "Rollback to v1: reload broke prod"
+    assert [block["key"] for block in v2["snapshot"]["blocks"]] == ["renew", "reload"]
+    draft = api.get(f"/api/v1/runbooks/{runbook_id}/").json()
+    assert [{key: block[key] for key in ("key", "title", "kind", "config")} for block in draft["blocks"]] == v1[
+        "snapshot"
+    ]["blocks"]
+    assert draft["published_version"] == 3

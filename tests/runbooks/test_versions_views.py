@@ -235,12 +235,15 @@ def test_the_admin_cannot_change_or_delete_a_published_version(cast, client_for,
     version = RunbookVersion.objects.get(runbook=cast.runbook, number=1)
     change_url = f"/admin/runbooks/runbookversion/{version.pk}/change/"
     delete_url = f"/admin/runbooks/runbookversion/{version.pk}/delete/"
-    client.post(change_url, {"message": "rewritten", "number": 7, "snapshot": "{}", "content_hash": "x"})
-    client.post(delete_url, {"post": "yes"})
+    assert client.get(change_url).status_code == 200  # readable, as a read-only page
+    changed = client.post(change_url, {"message": "rewritten", "number": 7, "snapshot": "{}", "content_hash": "x"})
+    assert changed.status_code == 403
+    assert client.post(delete_url, {"post": "yes"}).status_code == 403
     client.post(
         "/admin/runbooks/runbookversion/",
         {"action": "delete_selected", "_selected_action": [version.pk], "post": "yes"},
     )
+    assert client.post("/admin/runbooks/runbookversion/add/", {"message": "forged"}).status_code == 403
     version.refresh_from_db()
     assert (version.number, version.message) == (1, "First cut")
     assert version.snapshot["title"] == "Restart the payments API"
