@@ -192,3 +192,24 @@ def test_two_editors_saving_the_same_revision_second_is_refused_naming_the_first
     assert error.value.changed_at is not None
     assert "editor" in str(error.value)
     assert Block.objects.get(pk=block.pk).config["script"] == "systemctl restart payments"
+
+
+def test_rollback_to_a_version_whose_environment_was_deleted_is_refused_cleanly(cast):
+    from apps.executions.models import ExecutionEnvironment
+
+    old_env = ExecutionEnvironment.objects.create(name="old", image="alpine:3.19")
+    new_env = ExecutionEnvironment.objects.create(name="new", image="alpine:3.20")
+    runbook = fresh(cast.runbook)
+    runbook_update(runbook=runbook, user=cast.editor, revision=runbook.revision, environment=old_env.pk)
+    runbook_publish(runbook=fresh(runbook), user=cast.editor, message="on old")
+    runbook = fresh(runbook)
+    runbook_update(runbook=runbook, user=cast.editor, revision=runbook.revision, environment=new_env.pk)
+    runbook_publish(runbook=fresh(runbook), user=cast.editor, message="on new")
+    old_env.delete()
+    revision = fresh(runbook).revision
+
+    with pytest.raises(InvalidInput) as error:
+        runbook_rollback(runbook=fresh(runbook), user=cast.editor, number=1, message="back to old")
+    assert "environment" in error.value.errors
+    assert RunbookVersion.objects.filter(runbook=runbook).count() == 2
+    assert fresh(runbook).revision == revision and fresh(runbook).environment_id == new_env.pk
