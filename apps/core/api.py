@@ -10,7 +10,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from apps.core.errors import Conflict, InvalidInput, StaleRevision, TooLarge
+from apps.core.errors import Conflict, InvalidInput, ServiceUnavailable, StaleRevision, TooLarge
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
@@ -59,6 +59,8 @@ def exception_handler(exc, context):
         )
     if isinstance(exc, Conflict):
         return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, ServiceUnavailable):
+        return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
     if isinstance(exc, Http404):
         return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, PermissionDenied):

@@ -26,3 +26,7 @@ class StaleRevision(Conflict):
         self.changed_at = changed_at
         who = changed_by or "someone"
         super().__init__(f"This runbook was changed by {who} since you opened it (now revision {current_revision}).")
+
+
+class ServiceUnavailable(Exception):
+    """A service the request needs (Redis, the Docker engine) is not reachable; nothing was written. API: 503."""

@@ -139,6 +139,8 @@ RUNBOOKS_MAX_DESCRIPTION_BYTES = 256 * 1024
 RUNBOOKS_MAX_SCRIPT_BYTES = 64 * 1024
 RUNBOOKS_MAX_BLOCKS = 200
 RUNBOOKS_PAGE_SIZE = 25
+# Output stored per step; past it a step's output is counted, not stored, and marked truncated.
+RUNBOOKS_OUTPUT_CAP_BYTES = env.int("RUNBOOKS_OUTPUT_CAP_BYTES", default=2 * 1024 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

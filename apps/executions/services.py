@@ -1,0 +1,222 @@
+"""Starting and cancelling executions. Pages, the API and commands all call these."""
+
+import logging
+
+import redis
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from apps.audit.services import audit_record
+from apps.core.errors import Conflict, InvalidInput, ServiceUnavailable
+from apps.executions.models import (
+    Execution,
+    ExecutionEnvironment,
+    ExecutionStatus,
+    StepRun,
+    StepStatus,
+)
+from apps.executions.params import params_clean
+from apps.runbooks.models import Runbook, RunbookVersion
+from apps.runbooks.roles import EDIT, RUN
+from apps.runbooks.selectors import runbook_for_user
+from apps.runbooks.versions import runbook_latest_version, snapshot_of
+
+logger = logging.getLogger(__name__)
+
+QUEUE_NAME = "executions"
+NO_PUBLISHED_VERSION = "This runbook has no published version yet; editors can run the draft."
+
+
+def executions_queue():
+    import django_rq
+
+    return django_rq.get_queue(QUEUE_NAME)
+
+
+def _redis_location(connection) -> str:
+    kwargs = connection.connection_pool.connection_kwargs
+    if kwargs.get("path"):
+        return str(kwargs["path"])
+    return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+
+
+def _unreachable(queue) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"Could not queue the run: Redis is not reachable at {_redis_location(queue.connection)}."
+    )
+
+
+def _pick_snapshot(runbook: Runbook, user, version) -> tuple[RunbookVersion | None, dict]:
+    """(version row or None for the draft, the content to run)."""
+    if version is None or version == "":
+        latest = runbook_latest_version(runbook)
+        if latest is None:
+            raise InvalidInput({"version": [NO_PUBLISHED_VERSION]})
+        return latest, latest.snapshot
+    if version == "draft":
+        if not user.has_perm(EDIT, runbook):
+            raise PermissionDenied("Only editors can run the draft; runners run published versions.")
+        return None, snapshot_of(runbook)
+    if isinstance(version, bool):
+        number = None
+    else:
+        try:
+            number = int(version)
+        except (TypeError, ValueError):
+            number = None
+    if number is None:
+        raise InvalidInput({"version": ['Give a version number, "draft", or nothing for the latest published.']})
+    row = RunbookVersion.objects.filter(runbook=runbook, number=number).first()
+    if row is None:
+        raise InvalidInput({"version": [f"This runbook has no version {number}."]})
+    return row, row.snapshot
+
+
+def _environment_snapshot(snapshot: dict) -> dict:
+    """The image and limits the run's containers get, frozen at start so history shows what ran."""
+    environment = None
+    if snapshot.get("environment"):
+        environment = ExecutionEnvironment.objects.filter(pk=snapshot["environment"]).first()
+    if environment is None:
+        environment = ExecutionEnvironment.objects.filter(is_default=True).order_by("pk").first()
+    if environment is None:
+        raise InvalidInput(
+            {
+                "environment": [
+                    "This runbook has no execution environment and there is no default one; ask staff to add one."
+                ]
+            }
+        )
+    image = environment.image
+    if environment.dockerfile and environment.build_status == "ready" and environment.built_image:
+        image = environment.built_image
+    if not image:
+        if environment.dockerfile:
+            state = environment.get_build_status_display().lower()
+            message = f"The environment “{environment.name}” has no usable image: its Dockerfile is {state}."
+        else:
+            message = f"The environment “{environment.name}” has no image."
+        raise InvalidInput({"environment": [message]})
+    return {
+        "id": environment.pk,
+        "name": environment.name,
+        "image": image,
+        "network": environment.network,
+        "memory_mb": environment.memory_mb,
+        "cpus": float(environment.cpus),
+        "pids_limit": environment.pids_limit,
+        "timeout_seconds": environment.timeout_seconds,
+        "env": dict(environment.env or {}),
+    }
+
+
+def execution_start(
+    *,
+    runbook: Runbook,
+    user,
+    params: dict | None = None,
+    block: str | None = None,
+    version: int | str | None = None,
+) -> Execution:
+    """Queue a full run, or a run of one block, of a published version (or the draft, for editors)."""
+    runbook = runbook_for_user(user, runbook.pk, RUN)
+    version_row, snapshot = _pick_snapshot(runbook, user, version)
+    blocks = snapshot.get("blocks") or []
+    if block in (None, ""):
+        mode, chosen = Execution.Mode.FULL, list(enumerate(blocks))
+    else:
+        matches = [(position, item) for position, item in enumerate(blocks) if item["key"] == block]
+        if not isinstance(block, str) or not matches:
+            raise InvalidInput({"block": [f"This runbook has no block “{block}” in the version being run."]})
+        mode, chosen = Execution.Mode.BLOCK, matches
+    cleaned_params = params_clean(snapshot.get("parameters") or [], params)
+    environment = _environment_snapshot(snapshot)
+
+    queue = executions_queue()
+    # Before anything is written: a run that could never be queued must not appear in history.
+    try:
+        queue.connection.ping()
+    except redis.RedisError:
+        raise _unreachable(queue) from None
+
+    with transaction.atomic():
+        execution = Execution.objects.create(
+            runbook=runbook,
+            version=version_row,
+            draft=version_row is None,
+            snapshot=snapshot,
+            environment=environment,
+            mode=mode,
+            block_key=block if mode == Execution.Mode.BLOCK else "",
+            params=cleaned_params,
+            triggered_by=user,
+        )
+        StepRun.objects.bulk_create(
+            StepRun(
+                execution=execution,
+                position=index,
+                block_key=item["key"],
+                kind=item["kind"],
+                title=item.get("title") or "",
+            )
+            for index, (_, item) in enumerate(chosen)
+        )
+    try:
+        from apps.executions.jobs import run_execution
+
+        queue.enqueue(run_execution, execution.pk, job_id=f"execution-{execution.pk}", job_timeout=-1)
+    except redis.RedisError:
+        execution.delete()
+        raise _unreachable(queue) from None
+    audit_record(
+        actor=user,
+        action="execution.start",
+        obj=execution,
+        detail={
+            "runbook": runbook.pk,
+            "version": version_row.number if version_row else None,
+            "draft": version_row is None,
+            "mode": mode,
+            "block": block if mode == Execution.Mode.BLOCK else None,
+            "params": sorted(cleaned_params),
+        },
+    )
+    return execution
+
+
+def execution_cancel(*, execution: Execution, user) -> None:
+    """Ask a run to stop. Queued or waiting runs stop at once; a running one is killed by its worker."""
+    if not user.has_perm(RUN, execution.runbook):
+        raise PermissionDenied("Your role on this runbook does not allow cancelling runs.")
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Execution.objects.select_for_update().get(pk=execution.pk)
+        if locked.is_final:
+            raise Conflict(f"This execution already finished ({locked.get_status_display().lower()}).")
+        if locked.cancel_requested_at is not None:
+            raise Conflict("A cancel was already requested for this execution.")
+        locked.cancel_requested_at = now
+        locked.cancelled_by = user
+        fields = ["cancel_requested_at", "cancelled_by"]
+        stopped_at_once = locked.status in (ExecutionStatus.QUEUED, ExecutionStatus.WAITING)
+        if stopped_at_once:
+            locked.status = ExecutionStatus.CANCELLED
+            locked.finished_at = now
+            locked.lease_expires_at = None
+            fields += ["status", "finished_at", "lease_expires_at"]
+            locked.steps.filter(status__in=[StepStatus.PENDING, StepStatus.WAITING]).update(
+                status=StepStatus.CANCELLED, finished_at=now
+            )
+        locked.save(update_fields=fields)
+        audit_record(
+            actor=user, action="execution.cancel", obj=locked, detail={"status_when_cancelled": execution.status}
+        )
+        if stopped_at_once:
+            audit_record(actor=user, action="execution.finish", obj=locked, detail={"status": locked.status})
+    for name in fields:
+        setattr(execution, name, getattr(locked, name))
+    if stopped_at_once:
+        from apps.executions.output import publish_state
+
+        publish_state(execution.pk)
