@@ -43,6 +43,11 @@ class ConfigError(Exception):
 class IdListField(forms.Field):
     """A list of positive integer ids, from a JSON list or "1, 2" text."""
 
+    def prepare_value(self, value):
+        if isinstance(value, (list, tuple)):
+            return ", ".join(str(item) for item in value)
+        return value
+
     def to_python(self, value):
         if value in (None, "", []):
             return []

@@ -154,17 +154,11 @@ KIND_FIELD_LABELS = {
 }
 
 
-def _as_form_value(value):
-    # Id lists (credentials) have no text form of their own; "1, 2" is what the field parses back.
-    if isinstance(value, (list, tuple)) and all(isinstance(item, int) for item in value):
-        return ", ".join(str(item) for item in value)
-    return value
-
-
 def block_forms(*, kind: str, prefix: str, block: Block | None = None, data=None) -> tuple[BlockMetaForm, KindForm]:
     """The key/title form and the kind's config form of one block, sharing a prefix."""
     config = block.config if block is not None else default_config(kind)
-    initial = {name: _as_form_value(value) for name, value in config.items()}
+    # The kind fields' prepare_value turns lists back into the "1, 2" text they parse.
+    initial = dict(config)
     meta_initial = {"key": block.key, "title": block.title} if block is not None else {}
     meta = BlockMetaForm(data=data, prefix=prefix, initial=meta_initial)
     kind_form = KIND_FORMS[kind](data=data, prefix=prefix, initial=initial)

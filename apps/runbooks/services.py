@@ -278,8 +278,9 @@ def block_create(*, runbook: Runbook, user, revision, kind: str, key: str = "", 
     _check_block_credentials(user, kind, config)
     _check_key_free(locked, key)
     count = locked.blocks.count()
-    if count >= validation.settings.RUNBOOKS_MAX_BLOCKS:
-        raise validation.TooLarge({"blocks": [f"A runbook has at most {count} blocks."]})
+    limit = validation.settings.RUNBOOKS_MAX_BLOCKS
+    if count >= limit:
+        raise validation.TooLarge({"blocks": [f"A runbook has at most {limit} blocks."]})
     block = Block(runbook=locked, key=key, title=title, kind=kind, config=config, position=count)
     block._history_user = user
     block.save()
