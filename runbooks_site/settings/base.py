@@ -133,6 +133,8 @@ CHANNEL_LAYERS = {
 CREDENTIAL_KEYS: list[str] = env.list("CREDENTIAL_KEYS", default=[])
 DOCKER_HOST = env.str("DOCKER_HOST", default="")
 RUNBOOKS_HTTP_ALLOWLIST = env.list("RUNBOOKS_HTTP_ALLOWLIST", default=[])
+# What an API call step keeps of a response body; the rest is never read off the network.
+RUNBOOKS_API_RESPONSE_CAP_BYTES = 1024 * 1024
 
 # Limits on what authors may save (issue: bad input gets a clear error, never a half-save).
 RUNBOOKS_MAX_DESCRIPTION_BYTES = 256 * 1024

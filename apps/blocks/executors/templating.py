@@ -1,0 +1,220 @@
+"""Templates and expressions over a run's data, in Jinja2's immutable sandbox (never `eval`).
+
+The context is {"params": {...}, "steps": {key: {status, exit_code, output, result}}}. What a value
+may do depends on where it lands, so each slot has its own renderer:
+
+- URL: every `{{ }}` value is percent-encoded with nothing kept safe, so a value fills its slot
+  and cannot add a scheme, host, port, path segment, query or fragment of its own.
+- Body: JSON-escaped when the body is JSON, otherwise text as is. A body counts as JSON when its
+  Content-Type header says so (`application/json`, `…+json`) or, without a Content-Type, when the
+  template starts with `{` or `[`. A JSON body must still parse after rendering: a value placed
+  outside quotes cannot smuggle extra keys in, it makes the request fail instead.
+- Header values: text, refused when the result contains a line break (header injection).
+
+Errors name the field and the missing path: "url: 'steps.check' is undefined".
+"""
+
+import json
+import operator
+import re
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import missing
+from markupsafe import Markup
+
+# Bounds on what a sandboxed `*` or `**` may build: the sandbox limits range() but not these.
+MAX_REPEAT_LENGTH = 1024 * 1024
+MAX_INTEGER_BITS = 64 * 1024
+IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class RenderError(Exception):
+    """A template or expression that cannot be rendered; the message names the field."""
+
+
+class PathDict(dict):
+    """A dict that knows where it sits in the context, so an undefined key is named in full."""
+
+    _path = ""
+
+
+class PathList(list):
+    _path = ""
+
+
+def _child_path(parent: str, key: Any) -> str:
+    if isinstance(key, str) and IDENTIFIER_RE.match(key):
+        return f"{parent}.{key}" if parent else key
+    return f"{parent}[{key!r}]"
+
+
+def with_paths(value: Any, path: str = "") -> Any:
+    """A copy of the plain JSON-like `value` whose dicts and lists carry their dotted path."""
+    if isinstance(value, dict):
+        copy = PathDict({key: with_paths(item, _child_path(path, key)) for key, item in value.items()})
+        copy._path = path
+        return copy
+    if isinstance(value, (list, tuple)):
+        copy = PathList(with_paths(item, _child_path(path, index)) for index, item in enumerate(value))
+        copy._path = path
+        return copy
+    return value
+
+
+class PathUndefined(StrictUndefined):
+    """StrictUndefined whose message is the whole path ('steps.check' rather than 'check')."""
+
+    __slots__ = ()
+
+    @property
+    def _undefined_message(self) -> str:
+        if self._undefined_hint:
+            return self._undefined_hint
+        parent = "" if self._undefined_obj is missing else getattr(self._undefined_obj, "_path", None)
+        if parent is None:
+            return super()._undefined_message
+        return f"'{_child_path(parent, self._undefined_name)}' is undefined"
+
+
+class RunbookSandbox(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator_name: str, left: Any, right: Any) -> Any:
+        # A one-line expression must not be able to allocate gigabytes or spin a worker's CPU.
+        if _is_integer(left) and _is_integer(right):
+            bits = left.bit_length() * right if operator_name == "**" else left.bit_length() + right.bit_length()
+            if bits > MAX_INTEGER_BITS:
+                raise TemplateError(f"the number would have more than {MAX_INTEGER_BITS:,} bits")
+        if operator_name == "**":
+            return operator.pow(left, right)
+        for sequence, count in ((left, right), (right, left)):
+            repeats = isinstance(sequence, (str, list, tuple)) and isinstance(count, int)
+            if repeats and len(sequence) * count > MAX_REPEAT_LENGTH:
+                raise TemplateError(f"repeating would build more than {MAX_REPEAT_LENGTH:,} items")
+        return operator.mul(left, right)
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _environment(finalize=None) -> RunbookSandbox:
+    return RunbookSandbox(undefined=PathUndefined, autoescape=False, finalize=finalize)
+
+
+def _url_value(value: Any) -> str:
+    return quote(_as_text(value), safe="")
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, Markup):
+        # Only `|tojson` or an author's `|safe` make Markup: already the JSON the author meant.
+        return str(value)
+    if isinstance(value, str):
+        # Escaped string content without quotes: `"{{ x }}"` stays one JSON string whatever x holds.
+        return json.dumps(value)[1:-1]
+    return json.dumps(value)
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)
+
+
+text_environment = _environment(finalize=_as_text)
+url_environment = _environment(finalize=_url_value)
+json_environment = _environment(finalize=_json_value)
+expression_environment = _environment()
+
+
+def make_context(params: dict, steps: dict) -> dict:
+    return {"params": with_paths(dict(params), "params"), "steps": with_paths(dict(steps), "steps")}
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, TemplateSyntaxError):
+        return f"template syntax error on line {error.lineno}: {error.message}"
+    message = getattr(error, "message", None) or str(error)
+    return message
+
+
+def check_template(template: str) -> None:
+    """Raise TemplateSyntaxError when `template` does not compile in the sandbox (for save time)."""
+    text_environment.parse(template)
+
+
+def _render(environment: RunbookSandbox, template: str, context: dict, field: str) -> str:
+    try:
+        return environment.from_string(template).render(context)
+    except (TemplateError, ArithmeticError, TypeError, ValueError, OverflowError) as error:
+        raise RenderError(f"{field}: {_describe(error)}") from None
+
+
+def render_text(template: str, context: dict, *, field: str = "text") -> str:
+    return _render(text_environment, template, context, field)
+
+
+def render_url(template: str, context: dict, *, field: str = "url") -> str:
+    return _render(url_environment, template, context, field)
+
+
+def is_json_body(template: str, content_type: str | None) -> bool:
+    if content_type:
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        return media_type == "application/json" or media_type.endswith("+json")
+    return template.lstrip().startswith(("{", "["))
+
+
+def render_json_body(template: str, context: dict, *, field: str = "body") -> str:
+    rendered = _render(json_environment, template, context, field)
+    if rendered.strip():
+        try:
+            json.loads(rendered)
+        except ValueError as error:
+            raise RenderError(f"{field}: the rendered body is not valid JSON ({error})") from None
+    return rendered
+
+
+def render_body(template: str, context: dict, *, content_type: str | None) -> str:
+    if is_json_body(template, content_type):
+        return render_json_body(template, context)
+    return render_text(template, context, field="body")
+
+
+def render_header(value: str, context: dict, *, name: str = "") -> str:
+    field = f"headers.{name}" if name else "header"
+    rendered = render_text(value, context, field=field)
+    if any(char in rendered for char in "\r\n\0"):
+        raise RenderError(f"{field}: the rendered value contains a line break, which could inject headers")
+    return rendered
+
+
+def compile_expression(expression: str, *, field: str = "expression"):
+    """A callable(context) -> value for a sandboxed expression; RenderError on a syntax error."""
+    try:
+        compiled = expression_environment.compile_expression(expression, undefined_to_none=False)
+    except TemplateSyntaxError as error:
+        raise RenderError(f"{field}: syntax error: {error.message}") from None
+
+    def evaluate(context: dict) -> Any:
+        try:
+            value = compiled(**context)
+            if isinstance(value, StrictUndefined):
+                # Touching it raises the UndefinedError that names the missing path.
+                str(value)
+            return value
+        except (TemplateError, ArithmeticError, TypeError, ValueError, OverflowError) as error:
+            raise RenderError(f"{field}: {_describe(error)}") from None
+
+    return evaluate
+
+
+def json_safe(value: Any) -> Any:
+    """`value` as plain JSON data (the step result is stored as JSON)."""
+    return json.loads(json.dumps(value, default=str))
