@@ -182,14 +182,15 @@ class Call:
         if body:
             self.write(f"  ({len(body):,} bytes of body)\n")
 
-    def send(self, client: httpx.Client, method: str, url: httpx.URL, headers: dict, body: bytes, auth):
+    def send(self, client: httpx.Client, method: str, url: httpx.URL, headers: dict, body: bytes, auth, *, hop: int):
         """Send to a checked address of url's host; the response is open (streaming)."""
         host = url.raw_host.decode("ascii")
         port = url.port or (443 if url.scheme == "https" else 80)
         try:
             addresses = ssrf.resolve_and_check(host, port)
         except ssrf.Refused as error:
-            raise Outcome(StepOutcome(status="failed", error=str(error))) from None
+            message = f"Redirect refused: {error}" if hop else str(error)
+            raise Outcome(StepOutcome(status="failed", error=message)) from None
         last_error: Exception | None = None
         for address in addresses:
             request = client.build_request(
@@ -237,7 +238,7 @@ class Call:
             for hop in range(MAX_REDIRECTS + 1):
                 self.summarise_request(method, url, headers, body, auth)
                 started = time.monotonic()
-                response = self.send(client, method, url, headers, body, auth)
+                response = self.send(client, method, url, headers, body, auth, hop=hop)
                 try:
                     location = response.headers.get("location")
                     if self.follow_redirects and response.status_code in REDIRECT_STATUSES and location:
