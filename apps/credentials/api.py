@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from apps.core.errors import InvalidInput
 from apps.credentials import roles, services
 from apps.credentials.selectors import credential_access_entries, credential_for_user, credentials_visible_to
-from apps.credentials.serializers import AccessEntrySerializer, CredentialSerializer
+from apps.credentials.serializers import CredentialAccessEntrySerializer, CredentialSerializer
 
 # Fields a client may send back unchanged from a GET; they are ignored, not errors.
 READ_ONLY_FIELDS = {"id", "created_at", "updated_at", "last_used_at"}
@@ -62,7 +62,7 @@ def credential_item(request: Request, pk: int) -> Response:
     return Response(CredentialSerializer(credential_for_user(request.user, pk)).data)
 
 
-@extend_schema(request=AccessEntrySerializer(many=True), responses=AccessEntrySerializer(many=True))
+@extend_schema(request=CredentialAccessEntrySerializer(many=True), responses=CredentialAccessEntrySerializer(many=True))
 @api_view(["GET", "PUT"])
 def credential_access(request: Request, pk: int) -> Response:
     if request.method == "PUT":

@@ -19,6 +19,6 @@ class CredentialSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at", "last_used_at"]
 
 
-class AccessEntrySerializer(serializers.Serializer):
+class CredentialAccessEntrySerializer(serializers.Serializer):
     principal = serializers.CharField(help_text="user:NAME or group:NAME")
     role = serializers.ChoiceField(choices=["user", "owner"])
