@@ -29,9 +29,11 @@ def step_env(steps: dict[str, dict]) -> dict[str, str]:
     env = {}
     for key, step in steps.items():
         name = env_key(key)
-        exit_code = step.get("exit_code")
-        env[f"RB_STEP_{name}_EXIT_CODE"] = "" if exit_code is None else str(exit_code)
         env[f"RB_STEP_{name}_STATUS"] = str(step.get("status") or "")
+        # Steps without a process (API calls, timers, skipped ones) have no exit code: no variable,
+        # so `${RB_STEP_X_EXIT_CODE:-none}` can tell "no code" from a real one.
+        if step.get("exit_code") is not None:
+            env[f"RB_STEP_{name}_EXIT_CODE"] = str(step["exit_code"])
     return env
 
 

@@ -82,6 +82,13 @@ class PathUndefined(StrictUndefined):
 class RunbookSandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**"})
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # Run data wins over dict methods: `steps.x.result.values` is the step's published values,
+        # not dict.values (Jinja tries the attribute first, which would shadow keys like values/items).
+        if isinstance(obj, PathDict) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
     def call_binop(self, context, operator_name: str, left: Any, right: Any) -> Any:
         # A one-line expression must not be able to allocate gigabytes or spin a worker's CPU.
         if _is_integer(left) and _is_integer(right):
