@@ -1,4 +1,4 @@
-"""`python manage.py worker`: one RQ worker on every queue the project uses, with the scheduler.
+"""`python manage.py worker`: one RQ worker on every queue the project uses, the scheduler and the reaper.
 
 honcho starts the web, the worker and the embedded Redis at the same moment, so the worker waits
 (bounded) for Redis instead of dying on the first refused connection.
@@ -66,4 +66,15 @@ class Command(BaseCommand):
         self.stdout.write(f"Worker {worker.name} listening on queues: {', '.join(queue_names)} (scheduler on).")
         # Forked job processes must not inherit this process's database connections.
         reset_db_connections()
-        worker.work(burst=options["burst"], with_scheduler=True, logging_level=level)
+        stop_reaper = None
+        if not options["burst"]:
+            # In every long-running worker, from its start: runs left behind by a worker that died
+            # (even by SIGKILL) are marked incomplete by whichever worker is alive or starts next.
+            from apps.executions.reaper import reaper_start
+
+            stop_reaper = reaper_start()
+        try:
+            worker.work(burst=options["burst"], with_scheduler=True, logging_level=level)
+        finally:
+            if stop_reaper is not None:
+                stop_reaper.set()

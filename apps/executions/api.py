@@ -1,0 +1,143 @@
+"""REST API for executions: thin callers of the execution services and selectors.
+
+Access always goes through execution_for_user / runbook_for_user (404 outsiders, 403 too weak).
+"""
+
+from collections import defaultdict
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.decorators import api_view
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.core.errors import InvalidInput
+from apps.executions import services
+from apps.executions.models import Execution, ExecutionStatus, OutputChunk
+from apps.executions.selectors import execution_for_user, execution_steps, executions_visible_to
+from apps.executions.serializers import (
+    DetailSerializer,
+    ExecutionCreateSerializer,
+    ExecutionDetailSerializer,
+    ExecutionSerializer,
+    PaginatedExecutionSerializer,
+)
+from apps.runbooks.roles import RUN
+from apps.runbooks.selectors import runbook_for_user
+
+START_FIELDS = ("params", "block", "version")
+ERRORS_400 = OpenApiResponse(OpenApiTypes.OBJECT, description="Field errors (params nest per parameter name).")
+DETAIL_403 = OpenApiResponse(DetailSerializer, description="Your role on this runbook does not allow that.")
+DETAIL_404 = OpenApiResponse(DetailSerializer, description="No such runbook or execution, or you may not see it.")
+DETAIL_409 = OpenApiResponse(DetailSerializer, description="The execution already finished.")
+DETAIL_503 = OpenApiResponse(DetailSerializer, description="Redis is not reachable; nothing was started.")
+
+
+def _detail_response(execution: Execution, status_code: int = status.HTTP_200_OK) -> Response:
+    """The execution with its steps and their stored output: three queries whatever the output size."""
+    fresh = Execution.objects.select_related("version", "triggered_by").defer("snapshot", "version__snapshot")
+    execution = fresh.get(pk=execution.pk)
+    steps = execution_steps(execution)
+    texts: dict[int, list[str]] = defaultdict(list)
+    chunks = OutputChunk.objects.filter(step_run__execution=execution).order_by("step_run_id", "seq")
+    for step_run_id, data in chunks.values_list("step_run_id", "data").iterator():
+        texts[step_run_id].append(data)
+    for step in steps:
+        step.joined_output = "".join(texts.get(step.pk, ()))
+    execution.step_list = steps
+    return Response(ExecutionDetailSerializer(execution).data, status=status_code)
+
+
+def _start_body(request: Request) -> dict:
+    data = request.data
+    if not isinstance(data, dict):
+        raise InvalidInput({"non_field_errors": ["Send a JSON object: {params, block, version}."]})
+    errors = {name: [f"Unknown field. Fields: {', '.join(START_FIELDS)}."] for name in data if name not in START_FIELDS}
+    if data.get("block") is not None and not isinstance(data["block"], str):
+        errors["block"] = ["Expected a block key (text) or null."]
+    version = data.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, (int, str))):
+        errors["version"] = ['Expected a version number, "draft" or null.']
+    if errors:
+        raise InvalidInput(errors)
+    return {name: data.get(name) for name in START_FIELDS}
+
+
+@extend_schema(
+    operation_id="runbooks_executions_create",
+    summary="Start a run of a runbook (runners), or of one block",
+    request=ExecutionCreateSerializer,
+    responses={
+        202: ExecutionDetailSerializer,
+        400: ERRORS_400,
+        403: DETAIL_403,
+        404: DETAIL_404,
+        503: DETAIL_503,
+    },
+)
+@api_view(["POST"])
+def execution_create(request: Request, pk: int) -> Response:
+    runbook = runbook_for_user(request.user, pk, RUN)
+    body = _start_body(request)
+    execution = services.execution_start(runbook=runbook, user=request.user, **body)
+    return _detail_response(execution, status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(
+    operation_id="executions_list",
+    summary="Executions you may see, newest first",
+    parameters=[
+        OpenApiParameter("runbook", int, description="Only executions of this runbook."),
+        OpenApiParameter(
+            "status", str, enum=list(ExecutionStatus.values), description="Only executions in this state."
+        ),
+        OpenApiParameter("page", int, description="Page number (50 executions a page)."),
+    ],
+    responses={200: PaginatedExecutionSerializer, 400: ERRORS_400},
+)
+@api_view(["GET"])
+def execution_list(request: Request) -> Response:
+    filters, errors = {}, {}
+    runbook = request.query_params.get("runbook")
+    if runbook:
+        if not runbook.isdigit():
+            errors["runbook"] = ["Expected a runbook id."]
+        filters["runbook"] = runbook
+    status_filter = request.query_params.get("status")
+    if status_filter:
+        if status_filter not in ExecutionStatus.values:
+            errors["status"] = [f"Expected one of: {', '.join(ExecutionStatus.values)}."]
+        filters["status"] = status_filter
+    if errors:
+        raise InvalidInput(errors)
+    queryset = executions_visible_to(
+        request.user, runbook=int(filters["runbook"]) if "runbook" in filters else None, status=filters.get("status")
+    )
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(queryset, request)
+    return paginator.get_paginated_response(ExecutionSerializer(page, many=True).data)
+
+
+@extend_schema(
+    operation_id="executions_retrieve",
+    summary="One execution with its steps and their output",
+    responses={200: ExecutionDetailSerializer, 404: DETAIL_404},
+)
+@api_view(["GET"])
+def execution_detail(request: Request, pk: int) -> Response:
+    return _detail_response(execution_for_user(request.user, pk))
+
+
+@extend_schema(
+    operation_id="executions_cancel",
+    summary="Cancel a run (runners): queued and waiting runs stop at once, a running step is killed within 5 s",
+    request=None,
+    responses={202: ExecutionDetailSerializer, 403: DETAIL_403, 404: DETAIL_404, 409: DETAIL_409},
+)
+@api_view(["POST"])
+def execution_cancel(request: Request, pk: int) -> Response:
+    execution = execution_for_user(request.user, pk, RUN)
+    services.execution_cancel(execution=execution, user=request.user)
+    return _detail_response(execution, status.HTTP_202_ACCEPTED)

@@ -1,0 +1,290 @@
+"""One hardened, throw-away container per command step, through the docker SDK.
+
+The script never appears on a command line (it would show in `docker inspect`, `ps` and the
+engine's logs): the container runs a fixed bootstrap that reads a tar stream from stdin into
+tmpfs (the script under /tmp/.rb, secrets under /run/secrets) and then execs the shell on the
+script file. The script's stderr is joined to its stdout in the container: Docker copies two pipes
+in two goroutines, which can reorder lines between them; one pipe keeps the exact order.
+"""
+
+import codecs
+import io
+import os
+import select
+import socket
+import struct
+import tarfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import docker
+import requests
+from django.conf import settings
+from docker.errors import DockerException, ImageNotFound, NotFound
+
+from apps.core.health import docker_client
+
+BOOTSTRAP = (
+    "set -e; umask 077; tar -x -f - -C /; "
+    'if [ -n "$(ls -A /run/secrets)" ]; then chmod 0400 /run/secrets/*; fi; '
+    'cd /tmp; exec "$1" /tmp/.rb/script </dev/null 2>&1'
+)
+SCRIPT_PATH = "tmp/.rb/script"
+SECRETS_DIR = "run/secrets"
+USER = "65534:65534"
+TMPFS = {
+    "/tmp": "rw,nosuid,nodev,size=64m",  # noqa: S108 - a fresh tmpfs inside the container, not the host's /tmp
+    "/run/secrets": "rw,nosuid,nodev,size=1m,mode=0700,uid=65534,gid=65534",
+}
+READ_POLL_SECONDS = 0.25
+STREAM_NAMES = {1: "stdout", 2: "stderr"}
+
+
+class DockerUnavailable(Exception):
+    """The Docker engine cannot be reached; the message names where it was looked for."""
+
+
+def docker_location() -> str:
+    return settings.DOCKER_HOST or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def unreachable_message() -> str:
+    return f"Docker engine not reachable at {docker_location()}"
+
+
+def connect(timeout: int = 30) -> docker.DockerClient:
+    try:
+        client = docker_client(timeout=timeout)
+        client.ping()
+    except (DockerException, requests.exceptions.RequestException, OSError):
+        raise DockerUnavailable(unreachable_message()) from None
+    return client
+
+
+def labelled_containers(label: str) -> list:
+    client = connect(timeout=10)
+    try:
+        return client.containers.list(all=True, filters={"label": label})
+    except (DockerException, requests.exceptions.RequestException):
+        raise DockerUnavailable(unreachable_message()) from None
+
+
+def remove_container(container) -> None:
+    """Kill (if running) and remove; a container already gone is fine."""
+    try:
+        container.remove(force=True)
+    except NotFound:
+        pass
+    except (DockerException, requests.exceptions.RequestException):
+        pass
+
+
+def secret_env_name(name: str) -> str:
+    return "RB_SECRET_" + "".join(char if char.isalnum() else "_" for char in name).upper() + "_FILE"
+
+
+def build_payload(script: str, secrets: dict[str, str]) -> bytes:
+    """The tar stream the bootstrap unpacks at /: the script, and each secret as a 0400 file."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        directory = tarfile.TarInfo("tmp/.rb")
+        directory.type, directory.mode = tarfile.DIRTYPE, 0o700
+        archive.addfile(directory)
+        entries = [(SCRIPT_PATH, script.encode("utf-8"), 0o500)]
+        entries += [(f"{SECRETS_DIR}/{name}", value.encode("utf-8"), 0o400) for name, value in secrets.items()]
+        for path, data, mode in entries:
+            info = tarfile.TarInfo(path)
+            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@dataclass
+class ContainerSpec:
+    image: str
+    script: str
+    shell: str = "sh"
+    env: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+    network: str = "none"
+    memory_mb: int = 256
+    cpus: float = 1.0
+    pids_limit: int = 128
+    timeout_seconds: int = 300
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ContainerResult:
+    status: str  # succeeded, failed, timed_out, cancelled
+    exit_code: int | None = None
+    error: str = ""
+    container_id: str = ""
+
+
+def host_config_kwargs(spec: ContainerSpec) -> dict:
+    """The hardened host settings every step container gets (DESIGN.md, `command`); no binds, ever."""
+    memory = f"{spec.memory_mb}m"
+    return {
+        "network_mode": "bridge" if spec.network == "bridge" else "none",
+        "read_only": True,
+        "tmpfs": dict(TMPFS),
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "pids_limit": spec.pids_limit,
+        "mem_limit": memory,
+        # Equal to the memory limit: no swap, so a memory hog is killed rather than thrashing.
+        "memswap_limit": memory,
+        "nano_cpus": int(spec.cpus * 1_000_000_000),
+        "auto_remove": False,
+        "privileged": False,
+    }
+
+
+class _Demultiplexer:
+    """Docker's attach stream: frames of an 8-byte header (stream, 0, 0, 0, size) and the payload."""
+
+    def __init__(self, write: Callable[[str], None]):
+        self.write = write
+        self.buffer = b""
+        self.decoders = {number: codecs.getincrementaldecoder("utf-8")(errors="replace") for number in (1, 2)}
+
+    def feed(self, data: bytes) -> None:
+        self.buffer += data
+        while len(self.buffer) >= 8:
+            stream, size = struct.unpack(">BxxxL", self.buffer[:8])
+            if len(self.buffer) < 8 + size:
+                return
+            payload, self.buffer = self.buffer[8 : 8 + size], self.buffer[8 + size :]
+            decoder = self.decoders.get(stream)
+            if decoder is not None:
+                text = decoder.decode(payload)
+                if text:
+                    self.write(text)
+
+    def close(self) -> None:
+        for decoder in self.decoders.values():
+            text = decoder.decode(b"", final=True)
+            if text:
+                self.write(text)
+
+
+def _raw_socket(attached) -> socket.socket:
+    return getattr(attached, "_sock", attached)
+
+
+def run_container(
+    spec: ContainerSpec,
+    *,
+    write: Callable[[str], None],
+    is_cancelled: Callable[[], bool],
+    on_container: Callable[[str], None] | None = None,
+) -> ContainerResult:
+    """Run the script in a fresh container and remove it afterwards, whatever happens."""
+    try:
+        client = connect()
+    except DockerUnavailable as error:
+        return ContainerResult(status="failed", error=str(error))
+    container = None
+    try:
+        environment = dict(spec.env)
+        for name in spec.secrets:
+            environment[secret_env_name(name)] = f"/run/secrets/{name}"
+        try:
+            # detach=False with stdin_open sets StdinOnce: the engine turns our half-close into EOF.
+            created = client.api.create_container(
+                spec.image,
+                command=["/bin/sh", "-c", BOOTSTRAP, "runbooks-bootstrap", spec.shell],
+                environment=environment,
+                # No working_dir: Docker would create /tmp root-owned 0755 under the tmpfs mount.
+                user=USER,
+                labels=dict(spec.labels),
+                stdin_open=True,
+                detach=False,
+                tty=False,
+                host_config=client.api.create_host_config(**host_config_kwargs(spec)),
+            )
+            container = client.containers.get(created["Id"])
+        except ImageNotFound:
+            return ContainerResult(status="failed", error=f"Image {spec.image} not found on the Docker engine")
+        if on_container is not None:
+            on_container(container.id)
+        # Attached before start, so not a byte of output can be missed.
+        attached = container.attach_socket(params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+        raw = _raw_socket(attached)
+        try:
+            container.start()
+            deadline = time.monotonic() + spec.timeout_seconds
+            raw.sendall(build_payload(spec.script, spec.secrets))
+            # Half-close: with stdin_once the engine closes the container's stdin, so tar sees EOF.
+            raw.shutdown(socket.SHUT_WR)
+            stopped = _pump(raw, write=write, deadline=deadline, is_cancelled=is_cancelled, container=container)
+        finally:
+            try:
+                attached.close()
+            except OSError:
+                pass
+        if stopped:
+            _kill(container)
+            return ContainerResult(status=stopped, error=_stop_message(stopped, spec), container_id=container.id)
+        state = container.wait(timeout=30)
+        exit_code = int(state.get("StatusCode", -1))
+        container.reload()
+        if container.attrs.get("State", {}).get("OOMKilled"):
+            return ContainerResult(
+                status="failed",
+                exit_code=exit_code,
+                error=f"Out of memory (limit {spec.memory_mb} MiB)",
+                container_id=container.id,
+            )
+        if exit_code == 0:
+            return ContainerResult(status="succeeded", exit_code=0, container_id=container.id)
+        return ContainerResult(status="failed", exit_code=exit_code, container_id=container.id)
+    except (requests.exceptions.ConnectionError, DockerUnavailable):
+        return ContainerResult(status="failed", error=unreachable_message())
+    except DockerException as error:
+        return ContainerResult(status="failed", error=f"Docker refused the step: {_short(error)}")
+    finally:
+        if container is not None:
+            remove_container(container)
+        client.close()
+
+
+def _stop_message(stopped: str, spec: ContainerSpec) -> str:
+    if stopped == "timed_out":
+        return f"Timed out after {spec.timeout_seconds} s; the container was killed."
+    return "Cancelled; the container was killed."
+
+
+def _short(error: Exception) -> str:
+    explanation = getattr(error, "explanation", None)
+    return str(explanation or error)[:500]
+
+
+def _kill(container) -> None:
+    try:
+        container.kill()
+    except (DockerException, requests.exceptions.RequestException):
+        pass
+
+
+def _pump(raw: socket.socket, *, write, deadline: float, is_cancelled, container) -> str | None:
+    """Copy output until the stream ends; "timed_out" or "cancelled" if the step had to be stopped."""
+    demux = _Demultiplexer(write)
+    try:
+        while True:
+            if time.monotonic() >= deadline:
+                return "timed_out"
+            if is_cancelled():
+                return "cancelled"
+            readable, _, _ = select.select([raw], [], [], READ_POLL_SECONDS)
+            if not readable:
+                write("")  # lets the sink store what it batched while the step is quiet
+                continue
+            data = raw.recv(65536)
+            if not data:
+                return None
+            demux.feed(data)
+    finally:
+        demux.close()
