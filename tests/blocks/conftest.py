@@ -59,7 +59,13 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         self.server.requests.append(
-            SimpleNamespace(method=self.command, path=self.path, headers=dict(self.headers.items()), body=body)
+            SimpleNamespace(
+                method=self.command,
+                path=self.path,
+                headers=dict(self.headers.items()),
+                raw_headers=list(self.headers.items()),
+                body=body,
+            )
         )
         return body
 

@@ -50,6 +50,12 @@ def test_it_keeps_host_header_of_the_url(http_server, make_ctx):
     assert http_server.requests[0].headers["Host"] == f"127.0.0.1:{http_server.port}"
 
 
+def test_an_authors_host_header_is_sent_once_and_the_checked_address_still_used(http_server, make_ctx):
+    execute(make_ctx("api_call", api_config(f"{http_server.url}/json", headers={"host": "vhost.internal"})))
+    hosts = [value for name, value in http_server.requests[0].raw_headers if name.lower() == "host"]
+    assert hosts == ["vhost.internal"]
+
+
 def test_a_text_body_is_kept_without_json(http_server, make_ctx):
     outcome = execute(make_ctx("api_call", api_config(f"{http_server.url}/text")))
     assert outcome.result["json"] is None

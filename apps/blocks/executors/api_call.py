@@ -196,7 +196,11 @@ class Call:
             request = client.build_request(
                 method,
                 url.copy_with(host=str(address)),
-                headers={**headers, "Host": url.netloc.decode("ascii")},
+                # An author's own Host header (virtual hosting) is kept: it cannot change where we connect.
+                headers={
+                    **_without(headers, "Host"),
+                    "Host": _header_lookup(headers, "Host") or url.netloc.decode("ascii"),
+                },
                 content=body or None,
                 extensions={"sni_hostname": host} if url.scheme == "https" else {},
             )
@@ -256,7 +260,11 @@ class Call:
                             headers = _without(_without(headers, "Content-Type"), "Content-Length")
                         if (next_url.scheme, next_url.host, next_url.port) != origin:
                             # The credential was meant for the first host only, never a host it redirects to.
-                            headers = {k: v for k, v in headers.items() if k.lower() not in prepared.secret_headers}
+                            headers = {
+                                name: value
+                                for name, value in _without(headers, "Host").items()
+                                if name.lower() not in prepared.secret_headers
+                            }
                             auth = None
                         url = next_url
                         continue
