@@ -58,13 +58,11 @@ def _pick_snapshot(runbook: Runbook, user, version) -> tuple[RunbookVersion | No
         if not user.has_perm(EDIT, runbook):
             raise PermissionDenied("Only editors can run the draft; runners run published versions.")
         return None, snapshot_of(runbook)
-    if isinstance(version, bool):
-        number = None
-    else:
-        try:
-            number = int(version)
-        except (TypeError, ValueError):
-            number = None
+    number = None
+    if isinstance(version, int) and not isinstance(version, bool):
+        number = version
+    elif isinstance(version, str) and version.strip().isdigit():
+        number = int(version)
     if number is None:
         raise InvalidInput({"version": ['Give a version number, "draft", or nothing for the latest published.']})
     row = RunbookVersion.objects.filter(runbook=runbook, number=number).first()
