@@ -137,6 +137,7 @@ KIND_FIELD_HELP = {
     "body": "Request body, sent as typed.",
     "credential": "Id of a credential to authenticate with (optional).",
     "expected_status": "Statuses that count as success, comma-separated, e.g. “200, 204”.",
+    "follow_redirects": "Follow up to 3 redirects, each checked like the first URL.",
     "expression": "A Jinja expression over params and steps, e.g. steps.check.exit_code == 0.",
     "on_true": "continue, stop, fail or goto:KEY (a later block).",
     "on_false": "continue, stop, fail or goto:KEY (a later block).",

@@ -29,7 +29,7 @@ class BlockSerializer(serializers.Serializer):
     config = serializers.DictField(
         help_text="By kind: instruction {markdown, gate}; command {script, shell, timeout_seconds, credentials, "
         "continue_on_error}; api_call {method, url, headers, body, credential, expected_status, timeout_seconds, "
-        "continue_on_error}; conditional {expression, on_true, on_false}; timer {seconds}."
+        "continue_on_error, follow_redirects}; conditional {expression, on_true, on_false}; timer {seconds}."
     )
 
     def to_representation(self, block: Block) -> dict:
