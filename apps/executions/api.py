@@ -18,7 +18,6 @@ from apps.executions import services
 from apps.executions.models import Execution, ExecutionStatus, OutputChunk
 from apps.executions.selectors import execution_for_user, execution_steps, executions_visible_to
 from apps.executions.serializers import (
-    DetailSerializer,
     ExecutionCreateSerializer,
     ExecutionDetailSerializer,
     ExecutionSerializer,
@@ -26,6 +25,7 @@ from apps.executions.serializers import (
 )
 from apps.runbooks.roles import RUN
 from apps.runbooks.selectors import runbook_for_user
+from apps.runbooks.serializers import DetailSerializer
 
 START_FIELDS = ("params", "block", "version")
 ERRORS_400 = OpenApiResponse(OpenApiTypes.OBJECT, description="Field errors (params nest per parameter name).")

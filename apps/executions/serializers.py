@@ -12,7 +12,8 @@ from apps.executions.models import Execution, ExecutionStatus, StepRun, StepStat
 class StepSerializer(serializers.Serializer):
     block = serializers.CharField(source="block_key")
     kind = serializers.CharField()
-    status = serializers.ChoiceField(choices=StepStatus.choices)
+    # Text with the values listed, not an enum: two enums named "status" would collide in the schema.
+    status = serializers.CharField(help_text="One of: " + ", ".join(StepStatus.values))
     exit_code = serializers.IntegerField(allow_null=True)
     output = serializers.CharField(help_text="The stored output: masked, and cut at the per-step cap.")
     output_truncated = serializers.BooleanField()
@@ -50,7 +51,7 @@ class ExecutionSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=Execution.Mode.choices)
     block = serializers.CharField(allow_null=True)
     params = serializers.DictField(child=serializers.CharField())
-    status = serializers.ChoiceField(choices=ExecutionStatus.choices)
+    status = serializers.CharField(help_text="One of: " + ", ".join(ExecutionStatus.values))
     triggered_by = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
@@ -99,7 +100,3 @@ class ExecutionCreateSerializer(serializers.Serializer):
         allow_null=True,
         help_text='A published version number; null = the latest published; "draft" = the draft (editors).',
     )
-
-
-class DetailSerializer(serializers.Serializer):
-    detail = serializers.CharField()
