@@ -1,1 +1,8 @@
-urlpatterns: list = []
+from django.urls import path
+
+from apps.executions import api_environments as api
+
+urlpatterns = [
+    path("environments/", api.environment_collection, name="api-environment-list"),
+    path("environments/<int:pk>/", api.environment_item, name="api-environment-detail"),
+]
