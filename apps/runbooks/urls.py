@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.runbooks import views, views_blocks
+from apps.runbooks import views, views_blocks, views_demo
 from apps.runbooks.urls_versions import urlpatterns as version_urlpatterns
 
 app_name = "runbooks"
@@ -9,10 +9,12 @@ app_name = "runbooks"
 urlpatterns = [
     path("", views.runbook_list, name="list"),
     path("new", views.runbook_create, name="create"),
+    path("demo", views_demo.load_demo, name="load_demo"),
     path("preview", views.markdown_preview, name="preview"),
     path("parameter-row", views.parameter_row, name="parameter_row"),
     path("<int:pk>/", views.runbook_detail, name="detail"),
     path("<int:pk>/edit", views.runbook_edit, name="edit"),
+    path("<int:pk>/run", views.runbook_run, name="run"),
     path("<int:pk>/archive", views.runbook_archive, name="archive"),
     path("<int:pk>/share", views.runbook_share, name="share"),
     path("<int:pk>/share/grant", views.share_grant, name="share_grant"),

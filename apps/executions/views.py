@@ -1,0 +1,161 @@
+"""Execution pages: history (overall and per runbook), one execution with its steps, cancel.
+
+Access always through execution_for_user / executions_visible_to: the runbook's role decides.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from apps.core.errors import Conflict
+from apps.core.markdown import render_markdown
+from apps.executions.ansi import ansi_to_html
+from apps.executions.forms import HistoryFilterForm
+from apps.executions.models import Execution
+from apps.executions.selectors import execution_for_user, execution_steps, executions_visible_to, step_output
+from apps.executions.services import execution_cancel
+from apps.runbooks.roles import RUN, VIEW
+from apps.runbooks.selectors import runbook_for_user, runbooks_visible_to
+
+User = get_user_model()
+# What the runbook filter offers; a longer list is better served by the runbook's own Runs tab.
+MAX_RUNBOOK_CHOICES = 300
+
+
+def duration_of(started_at, finished_at) -> str:
+    """ "0.4 s", "12 s", "3 min 05 s", "2 h 01 min"; empty before the start."""
+    if started_at is None:
+        return ""
+    seconds = max(((finished_at or timezone.now()) - started_at).total_seconds(), 0)
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _start_of_day(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+@login_required
+@require_GET
+def execution_list(request: HttpRequest) -> HttpResponse:
+    form = HistoryFilterForm(request.GET)
+    filters: dict = {}
+    unknown_person = ""
+    runbook = None
+    if form.is_valid():
+        data = form.cleaned_data
+        filters["status"] = data["status"] or None
+        if data["runbook"]:
+            filters["runbook"] = data["runbook"]
+            try:
+                runbook = runbook_for_user(request.user, data["runbook"], VIEW)
+            except Http404:
+                runbook = None  # archived or not visible: the list itself still says what is visible
+        if data["person"]:
+            person = User.objects.filter(**{User.USERNAME_FIELD: data["person"].strip()}).first()
+            if person is None:
+                unknown_person = data["person"]
+            filters["triggered_by"] = person.pk if person else -1
+        if data["since"]:
+            filters["since"] = _start_of_day(data["since"])
+        if data["until"]:
+            filters["until"] = _start_of_day(data["until"] + datetime.timedelta(days=1))
+        queryset = executions_visible_to(request.user, **filters)
+    else:
+        queryset = Execution.objects.none()
+    paginator = Paginator(queryset, settings.RUNBOOKS_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    rows = [(execution, duration_of(execution.started_at, execution.finished_at)) for execution in page]
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "query": query.urlencode(),
+        "filtered": any(value for key, value in request.GET.items() if key != "page"),
+        "unknown_person": unknown_person,
+        "runbook": runbook,
+        "runbook_choices": runbooks_visible_to(request.user).only("pk", "title")[:MAX_RUNBOOK_CHOICES],
+        "nav": "executions",
+    }
+    if runbook is not None:
+        from apps.runbooks.views import runbook_permissions
+
+        context.update({"tab": "runs", **runbook_permissions(request.user, runbook)})
+    if request.htmx and request.htmx.target == "execution-results":
+        return render(request, "executions/_results.html", context)
+    return render(request, "executions/list.html", context)
+
+
+def _step_views(execution: Execution) -> list[dict]:
+    blocks = {block["key"]: block for block in (execution.snapshot or {}).get("blocks", [])}
+    views = []
+    for step in execution_steps(execution):
+        block = blocks.get(step.block_key, {})
+        item = {"step": step, "duration": duration_of(step.started_at, step.finished_at), "block": block}
+        if step.kind == "instruction":
+            item["markdown"] = render_markdown((block.get("config") or {}).get("markdown", ""))
+        chunks = step_output(step) if step.started_at or step.output_bytes else []
+        item["output"] = ansi_to_html("".join(chunk.data for chunk in chunks)) if chunks else ""
+        views.append(item)
+    return views
+
+
+def _detail_context(request, execution: Execution) -> dict:
+    return {
+        "execution": execution,
+        "steps": _step_views(execution),
+        "duration": duration_of(execution.started_at, execution.finished_at),
+        "can_cancel": not execution.is_final
+        and execution.cancel_requested_at is None
+        and request.user.has_perm(RUN, execution.runbook),
+        "nav": "executions",
+    }
+
+
+@login_required
+@require_GET
+def execution_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    execution = execution_for_user(request.user, pk)
+    context = _detail_context(request, execution)
+    # The polling region asks for its partial; a final execution's partial has no trigger, so it stops.
+    if request.htmx and request.htmx.target == f"execution-{execution.pk}":
+        return render(request, "executions/_execution.html", context)
+    return render(request, "executions/detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def execution_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    execution = execution_for_user(request.user, pk, RUN)
+    if request.method == "POST":
+        try:
+            execution_cancel(execution=execution, user=request.user)
+        except Conflict as error:
+            messages.error(request, str(error))
+        else:
+            if execution.is_final:
+                messages.success(request, "Cancelled.")
+            else:
+                messages.success(request, "Cancel requested: the running step is being stopped.")
+        if request.htmx:
+            execution.refresh_from_db()
+            return render(request, "executions/_execution.html", _detail_context(request, execution))
+        return redirect("executions:detail", pk=execution.pk)
+    return render(request, "executions/cancel_confirm.html", {"execution": execution, "nav": "executions"})
