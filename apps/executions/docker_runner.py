@@ -8,6 +8,7 @@ in two goroutines, which can reorder lines between them; one pipe keeps the exac
 """
 
 import codecs
+import hashlib
 import io
 import os
 import select
@@ -41,6 +42,19 @@ READ_POLL_SECONDS = 0.25
 STREAM_NAMES = {1: "stdout", 2: "stderr"}
 
 
+INSTANCE_LABEL = "runbooks.instance"
+
+
+def instance_id() -> str:
+    """Names this installation's database, so a reaper never touches another installation's
+    containers on a shared Docker engine."""
+    from django.db import connection
+
+    database = connection.settings_dict
+    identity = "|".join(str(database.get(key) or "") for key in ("ENGINE", "HOST", "PORT", "NAME"))
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
+
+
 class DockerUnavailable(Exception):
     """The Docker engine cannot be reached; the message names where it was looked for."""
 
@@ -63,9 +77,10 @@ def connect(timeout: int = 30) -> docker.DockerClient:
 
 
 def labelled_containers(label: str) -> list:
+    """This installation's containers carrying `label`, running or not."""
     client = connect(timeout=10)
     try:
-        return client.containers.list(all=True, filters={"label": label})
+        return client.containers.list(all=True, filters={"label": [label, f"{INSTANCE_LABEL}={instance_id()}"]})
     except (DockerException, requests.exceptions.RequestException):
         raise DockerUnavailable(unreachable_message()) from None
 

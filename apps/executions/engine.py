@@ -25,6 +25,7 @@ from apps.credentials.fields import CredentialDecryptError, CredentialKeyError
 from apps.credentials.models import Credential
 from apps.credentials.selectors import credential_ids_of_config
 from apps.credentials.services import credential_use
+from apps.executions.docker_runner import INSTANCE_LABEL, instance_id
 from apps.executions.models import Execution, ExecutionStatus, OutputChunk, StepRun, StepStatus
 from apps.executions.output import StepOutput, publish_state
 
@@ -390,7 +391,11 @@ def _run_step(execution: Execution, step: StepRun, block: dict, earlier: dict, c
         credentials=credentials,
         output=output,
         is_cancelled=cancel,
-        labels={"runbooks.execution": str(execution.pk), "runbooks.step": block["key"]},
+        labels={
+            "runbooks.execution": str(execution.pk),
+            "runbooks.step": block["key"],
+            INSTANCE_LABEL: instance_id(),
+        },
     )
     try:
         outcome = executor_for(block["kind"])(context)

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from apps.credentials.services import credential_create
+from apps.executions.docker_runner import INSTANCE_LABEL, instance_id
 from apps.executions.models import ExecutionEnvironment, OutputChunk
 from apps.executions.services import execution_start
 from tests.executions.conftest import command, output_of, run_now
@@ -62,7 +63,7 @@ def test_every_hardening_setting_is_applied(cast, make_runbook, docker_engine):
     assert host["Privileged"] is False and host["AutoRemove"] is False
     assert not host.get("Binds") and not capture.attrs.get("Mounts")
     assert config["User"] == "65534:65534"
-    assert config["Labels"] == {LABEL: str(execution.pk), "runbooks.step": "slow"}
+    assert config["Labels"] == {LABEL: str(execution.pk), "runbooks.step": "slow", INSTANCE_LABEL: instance_id()}
     # The script never shows on the command line: only the fixed bootstrap does.
     assert "sleep 2" not in " ".join(config["Cmd"] or [])
     assert not containers_of(docker_engine, execution.pk)
