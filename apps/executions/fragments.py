@@ -1,0 +1,68 @@
+"""HTML fragments the execution socket sends: htmx ws-extension frames of hx-swap-oob elements.
+
+Element ids shared with the execution page (templates/executions/):
+  output-<step_run_id>      the <pre> a step's output is appended to (chunk spans go inside)
+  chunk-<step_run_id>-<seq> one stored chunk; data-seq lets the page know what it has on reconnect
+  step-state-<step_run_id>  a step's badge, spinner, exit code, duration, countdown, gate prompt, error
+  execution-status          the run's badge (data-final="1" once it is over)
+  execution-progress        steps done of total (full runs)
+  execution-error           the run's error message
+  execution-title           hidden text the page script copies into document.title
+"""
+
+from django.template.loader import render_to_string
+from django.utils.html import format_html, format_html_join
+
+from apps.executions.ansi import ansi_to_html
+from apps.executions.models import Execution, OutputChunk, StepRun
+
+
+def _duration(step: StepRun) -> str:
+    from apps.executions.views import duration_of
+
+    return duration_of(step.started_at, step.finished_at)
+
+
+def chunk_element(step_run_id: int, seq: int, text: str):
+    # Each chunk is converted alone: a colour left open at a chunk's end does not carry over (a
+    # cosmetic loss) but an escape sequence can never leak markup across chunks.
+    return format_html(
+        '<span id="chunk-{}-{}" data-seq="{}" data-lines="{}">{}</span>',
+        step_run_id,
+        seq,
+        seq,
+        text.count("\n"),
+        ansi_to_html(text),
+    )
+
+
+def chunks_frame(chunks: list[OutputChunk]) -> str:
+    """Chunks of one step (in seq order) appended to its output pane."""
+    if not chunks:
+        return ""
+    step_run_id = chunks[0].step_run_id
+    inner = format_html_join("", "{}", ((chunk_element(c.step_run_id, c.seq, c.data),) for c in chunks))
+    return format_html('<div hx-swap-oob="beforeend:#output-{}">{}</div>', step_run_id, inner)
+
+
+def chunk_frame(step_run_id: int, seq: int, text: str) -> str:
+    return format_html(
+        '<div hx-swap-oob="beforeend:#output-{}">{}</div>', step_run_id, chunk_element(step_run_id, seq, text)
+    )
+
+
+def progress_of(steps: list[StepRun]) -> dict:
+    return {"done": sum(1 for step in steps if step.is_final), "total": len(steps)}
+
+
+def state_context(execution: Execution, steps: list[StepRun]) -> dict:
+    return {
+        "execution": execution,
+        "step_states": [{"step": step, "duration": _duration(step)} for step in steps],
+        "progress": progress_of(steps),
+    }
+
+
+def state_frame(execution: Execution, steps: list[StepRun]) -> str:
+    """Every live region of the page, re-rendered from the database."""
+    return render_to_string("executions/live/_state.html", state_context(execution, steps))
