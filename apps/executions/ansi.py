@@ -10,8 +10,11 @@ import re
 
 from django.utils.safestring import SafeString, mark_safe
 
-# CSI (ESC [ … final byte), OSC (ESC ] … BEL or ESC \), and any other two-byte ESC sequence.
-_SEQUENCE = re.compile(r"\x1b\[([0-?]*)[ -/]*([@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?")
+# CSI (ESC [ … final byte), OSC (ESC ] … BEL or ESC \), charset designations (ESC ( B), and any
+# other ESC + one character (ESC c, ESC 7 …).
+_SEQUENCE = re.compile(
+    r"\x1b\[([0-?]*)[ -/]*([@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[()*+\-./][ -~]?|\x1b[ -~]?"
+)
 # C0 controls other than tab and newline (and DEL) render as garbage or worse; drop them.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f]")
 COLOURS = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")

@@ -16,7 +16,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.core.errors import Conflict
-from apps.core.markdown import render_markdown
 from apps.executions.ansi import ansi_to_html
 from apps.executions.forms import HistoryFilterForm
 from apps.executions.models import Execution
@@ -91,7 +90,10 @@ def execution_list(request: HttpRequest) -> HttpResponse:
         "filtered": any(value for key, value in request.GET.items() if key != "page"),
         "unknown_person": unknown_person,
         "runbook": runbook,
-        "runbook_choices": runbooks_visible_to(request.user).only("pk", "title")[:MAX_RUNBOOK_CHOICES],
+        "runbook_choices": runbooks_visible_to(request.user)
+        .select_related(None)
+        .prefetch_related(None)
+        .only("pk", "title")[:MAX_RUNBOOK_CHOICES],
         "nav": "executions",
     }
     if runbook is not None:
@@ -110,7 +112,7 @@ def _step_views(execution: Execution) -> list[dict]:
         block = blocks.get(step.block_key, {})
         item = {"step": step, "duration": duration_of(step.started_at, step.finished_at), "block": block}
         if step.kind == "instruction":
-            item["markdown"] = render_markdown((block.get("config") or {}).get("markdown", ""))
+            item["markdown"] = (block.get("config") or {}).get("markdown", "")
         chunks = step_output(step) if step.started_at or step.output_bytes else []
         item["output"] = ansi_to_html("".join(chunk.data for chunk in chunks)) if chunks else ""
         views.append(item)
