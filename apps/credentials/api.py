@@ -65,8 +65,8 @@ def credential_item(request: Request, pk: int) -> Response:
 @extend_schema(request=CredentialAccessEntrySerializer(many=True), responses=CredentialAccessEntrySerializer(many=True))
 @api_view(["GET", "PUT"])
 def credential_access(request: Request, pk: int) -> Response:
+    # Who holds which role is the owners' business, like the share page and the runbooks' access API.
+    credential = credential_for_user(request.user, pk, roles.SHARE)
     if request.method == "PUT":
-        credential = credential_for_user(request.user, pk, roles.SHARE)
         return Response(services.credential_set_access(credential=credential, actor=request.user, entries=request.data))
-    credential = credential_for_user(request.user, pk)
     return Response(credential_access_entries(credential))

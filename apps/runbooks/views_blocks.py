@@ -22,7 +22,7 @@ from apps.core.errors import InvalidInput, StaleRevision, TooLarge
 from apps.runbooks import services
 from apps.runbooks.forms import block_forms
 from apps.runbooks.models import Block, Runbook
-from apps.runbooks.roles import EDIT
+from apps.runbooks.roles import EDIT, VIEW
 from apps.runbooks.selectors import runbook_for_user
 
 NEW_PREFIX_RE = re.compile(r"^new-[0-9a-f]{8}$")
@@ -162,8 +162,15 @@ def block_create(request: HttpRequest, pk: int) -> HttpResponse:
     return _block_view(request, runbook, block)
 
 
-def _block_for(request, pk: int, block_pk: int) -> tuple[Runbook, Block]:
-    runbook = runbook_for_user(request.user, pk, EDIT)
+def _problems_response(request, runbook: Runbook, error: InvalidInput) -> HttpResponse:
+    """A refused list-level change (reorder, move, delete), shown in the blocks status line."""
+    problems = [message for value in error.errors.values() for message in value]
+    response = render(request, "runbooks/_conflict.html", {"problems": problems, "runbook": runbook}, status=400)
+    return reswap(retarget(response, "#blocks-status"), "innerHTML")
+
+
+def _block_for(request, pk: int, block_pk: int, perm: str = EDIT) -> tuple[Runbook, Block]:
+    runbook = runbook_for_user(request.user, pk, perm)
     # Through the runbook's manager: a block id of another runbook is a 404, and block.runbook is
     # this very instance, so the revision the service bumps is the one the answer shows.
     block = get_object_or_404(runbook.blocks.all(), pk=block_pk)
@@ -174,10 +181,11 @@ def _block_for(request, pk: int, block_pk: int) -> tuple[Runbook, Block]:
 @require_GET
 def block_detail(request: HttpRequest, pk: int, block_pk: int) -> HttpResponse:
     """One block rendered (the Cancel of an inline edit form)."""
-    runbook, block = _block_for(request, pk, block_pk)
+    runbook, block = _block_for(request, pk, block_pk, VIEW)
     if not request.htmx:
         return HttpResponseRedirect(_detail_url(runbook, block))
-    return render(request, "runbooks/_block.html", {"runbook": runbook, "block": block, "can_edit": True})
+    can_edit = request.user.has_perm(EDIT, runbook)
+    return render(request, "runbooks/_block.html", {"runbook": runbook, "block": block, "can_edit": can_edit})
 
 
 @login_required
@@ -241,6 +249,8 @@ def block_delete(request: HttpRequest, pk: int, block_pk: int) -> HttpResponse:
         services.block_delete(block=block, user=request.user, revision=request.POST.get("revision"))
     except StaleRevision as stale:
         return _conflict_response(request, runbook, stale)
+    except InvalidInput as error:
+        return _problems_response(request, runbook, error)
     if not request.htmx:
         messages.success(request, f"Deleted block “{key}”.")
         return HttpResponseRedirect(_detail_url(runbook))
@@ -261,6 +271,8 @@ def block_move(request: HttpRequest, pk: int, block_pk: int) -> HttpResponse:
         services.block_move(block=block, user=request.user, revision=revision, offset=offset)
     except StaleRevision as stale:
         return _conflict_response(request, runbook, stale)
+    except InvalidInput as error:
+        return _problems_response(request, runbook, error)
     if not request.htmx:
         return HttpResponseRedirect(_detail_url(runbook, block))
     return _blocks_list(request, runbook)
@@ -277,9 +289,7 @@ def blocks_reorder(request: HttpRequest, pk: int) -> HttpResponse:
     except StaleRevision as stale:
         return _conflict_response(request, runbook, stale)
     except InvalidInput as error:
-        problems = [message for value in error.errors.values() for message in value]
-        response = render(request, "runbooks/_conflict.html", {"problems": problems, "runbook": runbook}, status=400)
-        return reswap(retarget(response, "#blocks-status"), "innerHTML")
+        return _problems_response(request, runbook, error)
     if not request.htmx:
         return HttpResponseRedirect(_detail_url(runbook))
     return _blocks_list(request, runbook)

@@ -62,7 +62,7 @@ def test_outsiders_get_404(credential, cast, api_for, method, path):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("patch", ""), ("delete", ""), ("put", "access/")],
+    [("patch", ""), ("delete", ""), ("get", "access/"), ("put", "access/")],
 )
 def test_a_user_gets_403_on_owner_actions(credential, cast, api_for, method, path):
     credential_grant(credential=credential, actor=cast.owner, principal=cast.runner, role="user")
