@@ -15,6 +15,7 @@ import select
 import socket
 import struct
 import tarfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,6 +94,36 @@ def remove_container(container) -> None:
         pass
     except (DockerException, requests.exceptions.RequestException):
         pass
+
+
+_removals: list[threading.Thread] = []
+_removals_lock = threading.Lock()
+
+
+def remove_later(container, client) -> None:
+    """Remove the container in the background: the step's result is known once the exit code is
+    read, so it is recorded without waiting for Docker to tear the container down. The engine
+    waits for these before it lets go of the run (wait_for_removals); the reaper removes whatever
+    a dead worker left behind."""
+
+    def remove() -> None:
+        try:
+            remove_container(container)
+        finally:
+            client.close()
+
+    thread = threading.Thread(target=remove, name=f"remove-{container.id[:12]}", daemon=True)
+    with _removals_lock:
+        _removals.append(thread)
+    thread.start()
+
+
+def wait_for_removals(timeout: float = 60) -> None:
+    with _removals_lock:
+        pending, _removals[:] = list(_removals), []
+    deadline = time.monotonic() + timeout
+    for thread in pending:
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def secret_env_name(name: str) -> str:
@@ -220,7 +251,8 @@ def run_container(
                 tty=False,
                 host_config=client.api.create_host_config(**host_config_kwargs(spec)),
             )
-            container = client.containers.get(created["Id"])
+            # A model from the id alone: no inspect round trip before the step can start.
+            container = client.containers.prepare_model({"Id": created["Id"]})
         except ImageNotFound:
             return ContainerResult(status="failed", error=f"Image {spec.image} not found on the Docker engine")
         if on_container is not None:
@@ -245,6 +277,8 @@ def run_container(
             return ContainerResult(status=stopped, error=_stop_message(stopped, spec), container_id=container.id)
         state = container.wait(timeout=30)
         exit_code = int(state.get("StatusCode", -1))
+        if exit_code == 0:
+            return ContainerResult(status="succeeded", exit_code=0, container_id=container.id)
         container.reload()
         if container.attrs.get("State", {}).get("OOMKilled"):
             return ContainerResult(
@@ -253,8 +287,6 @@ def run_container(
                 error=f"Out of memory (limit {spec.memory_mb} MiB)",
                 container_id=container.id,
             )
-        if exit_code == 0:
-            return ContainerResult(status="succeeded", exit_code=0, container_id=container.id)
         return ContainerResult(status="failed", exit_code=exit_code, container_id=container.id)
     except (requests.exceptions.ConnectionError, DockerUnavailable):
         return ContainerResult(status="failed", error=unreachable_message())
@@ -262,8 +294,9 @@ def run_container(
         return ContainerResult(status="failed", error=f"Docker refused the step: {_short(error)}")
     finally:
         if container is not None:
-            remove_container(container)
-        client.close()
+            remove_later(container, client)
+        else:
+            client.close()
 
 
 def _stop_message(stopped: str, spec: ContainerSpec) -> str:

@@ -25,7 +25,7 @@ from apps.credentials.fields import CredentialDecryptError, CredentialKeyError
 from apps.credentials.models import Credential
 from apps.credentials.selectors import credential_ids_of_config
 from apps.credentials.services import credential_use
-from apps.executions.docker_runner import INSTANCE_LABEL, instance_id
+from apps.executions.docker_runner import INSTANCE_LABEL, instance_id, wait_for_removals
 from apps.executions.models import Execution, ExecutionStatus, OutputChunk, StepRun, StepStatus
 from apps.executions.output import StepOutput, publish_state
 
@@ -157,6 +157,8 @@ def _walk_claimed(execution_id: int, name: str) -> None:
         _walk(Execution.objects.select_related("triggered_by").get(pk=execution_id))
     finally:
         heartbeat.stop()
+        # The run's state is recorded; its containers must be gone before the job ends.
+        wait_for_removals()
         close_old_connections()
 
 
