@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.executions import views
+from apps.executions import views, views_output
 
 app_name = "executions"
 
@@ -8,4 +8,6 @@ urlpatterns = [
     path("", views.execution_list, name="list"),
     path("<int:pk>/", views.execution_detail, name="detail"),
     path("<int:pk>/cancel", views.execution_cancel_view, name="cancel"),
+    path("<int:pk>/steps/<int:step_pk>/output", views_output.step_output_page, name="output"),
+    path("<int:pk>/steps/<int:step_pk>/output.txt", views_output.step_output_download, name="output_download"),
 ]

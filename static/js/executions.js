@@ -1,0 +1,224 @@
+// Live execution page: the htmx ws extension swaps the server's fragments in; this script only
+// (1) resumes a reconnect from the last seq the page shows, (2) keeps the DOM to the last
+// MAX_LINES lines per step, (3) copies the state into the tab title, (4) counts timers down, and
+// (5) falls back to polling, visibly, while the socket is down. The page reads fine without it.
+(function () {
+  "use strict";
+
+  const MAX_LINES = 5000;
+  // Closes after which reconnecting is pointless: the run is over (1000), or access ended (44xx).
+  const FINAL_CLOSES = [1000, 4401, 4403, 4404];
+  // The ws extension itself retries these; for any other unexpected close this script reconnects.
+  const EXTENSION_RETRIES = [1006, 1011, 1012, 1013];
+  const DROP_CODE = 4000;
+
+  const live = { socket: null, wrapper: null, open: false, polling: false };
+  window.runbooksLive = live;
+
+  function outputs() {
+    return document.querySelectorAll("pre[id^='output-']");
+  }
+
+  function lastSeq(pre) {
+    let seq = parseInt(pre.dataset.lastSeq || "-1", 10);
+    // Chunks are appended in seq order, after the server-rendered backlog (which has no data-seq).
+    for (let node = pre.lastElementChild; node; node = node.previousElementSibling) {
+      if (node.dataset.seq !== undefined) return Math.max(seq, parseInt(node.dataset.seq, 10));
+    }
+    return seq;
+  }
+
+  // ?after=<step_run_id>:<seq>,… — what the page has, so the server sends only the rest.
+  function afterParam() {
+    const pairs = [];
+    outputs().forEach((pre) => {
+      const seq = lastSeq(pre);
+      if (seq >= 0) pairs.push(pre.id.slice("output-".length) + ":" + seq);
+    });
+    return pairs.join(",");
+  }
+
+  function countLines(node) {
+    if (node.nodeType === Node.ELEMENT_NODE && node.dataset.lines !== undefined) {
+      return parseInt(node.dataset.lines, 10);
+    }
+    return (node.textContent.match(/\n/g) || []).length;
+  }
+
+  // Drop the oldest nodes past MAX_LINES; the "show full output" link leads to the rest.
+  function trim(pre) {
+    if (pre.dataset.lineCount === undefined) {
+      let total = 0;
+      pre.childNodes.forEach((node) => (total += countLines(node)));
+      pre.dataset.lineCount = String(total);
+    }
+    let total = parseInt(pre.dataset.lineCount, 10);
+    let trimmed = false;
+    while (total > MAX_LINES && pre.firstChild && pre.firstChild !== pre.lastChild) {
+      const first = pre.firstChild;
+      if (first.dataset && first.dataset.seq !== undefined) {
+        pre.dataset.lastSeq = String(Math.max(parseInt(pre.dataset.lastSeq || "-1", 10), parseInt(first.dataset.seq, 10)));
+      }
+      total -= countLines(first);
+      first.remove();
+      trimmed = true;
+    }
+    pre.dataset.lineCount = String(total);
+    if (trimmed || pre.dataset.trimmed === "1") {
+      pre.dataset.trimmed = "1";
+      const more = document.getElementById("output-more-" + pre.id.slice("output-".length));
+      if (more) more.hidden = false;
+    }
+  }
+
+  function afterUpdate() {
+    const title = document.getElementById("execution-title");
+    if (title && title.textContent.trim()) document.title = title.textContent.trim();
+    outputs().forEach((pre) => {
+      if (pre.hidden && pre.firstChild) pre.hidden = false;
+      // Appended chunks change the count: recount lazily from the spans' data-lines.
+      delete pre.dataset.lineCount;
+      trim(pre);
+      if (pre.dataset.follow !== "0") pre.scrollTop = pre.scrollHeight;
+    });
+  }
+
+  function isFinal() {
+    const status = document.getElementById("execution-status");
+    return status && status.dataset.final === "1";
+  }
+
+  function setBanner(text) {
+    const banner = document.getElementById("live-banner");
+    if (!banner) return;
+    banner.textContent = text || "";
+    banner.hidden = !text;
+  }
+
+  function setPolling(on) {
+    live.polling = on && !isFinal();
+    // The region's hx-trigger filter reads this on every tick: polling runs only while it is "on".
+    document.body.dataset.livePolling = live.polling ? "on" : "off";
+  }
+
+  // Stop following a pane the reader scrolled up in; resume when they scroll back to the end.
+  document.addEventListener(
+    "scroll",
+    (event) => {
+      const pre = event.target;
+      if (pre.matches && pre.matches("pre[id^='output-']")) {
+        pre.dataset.follow = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 8 ? "1" : "0";
+      }
+    },
+    true,
+  );
+
+  if (window.htmx) {
+    const base = htmx.createWebSocket;
+    htmx.createWebSocket = function (url) {
+      const address = new URL(url, location.href);
+      const after = afterParam();
+      if (after) address.searchParams.set("after", after);
+      else address.searchParams.delete("after");
+      const socket = base ? base(address.toString()) : new WebSocket(address.toString());
+      live.socket = socket;
+      return socket;
+    };
+  }
+
+  document.addEventListener("htmx:wsOpen", (event) => {
+    live.open = true;
+    live.wrapper = event.detail.socketWrapper;
+    setBanner("");
+    setPolling(false);
+  });
+
+  document.addEventListener("htmx:wsAfterMessage", afterUpdate);
+  document.addEventListener("htmx:afterSwap", afterUpdate);
+
+  document.addEventListener("htmx:wsClose", (event) => {
+    live.open = false;
+    const code = event.detail.event.code;
+    if (code === 1000 || isFinal()) {
+      setBanner("");
+      setPolling(false);
+      return;
+    }
+    if (FINAL_CLOSES.includes(code)) {
+      setBanner(code === 4401 ? "Live updates stopped: you signed out." : "Live updates stopped: you no longer have access to this run.");
+      setPolling(false);
+      return;
+    }
+    if (code !== DROP_CODE) {
+      setBanner("Live updates disconnected — refreshing every 2 s");
+      setPolling(true);
+    }
+    if (!EXTENSION_RETRIES.includes(code) && live.wrapper) {
+      setTimeout(() => live.wrapper.reconnect(), code === DROP_CODE ? live.dropFor || 0 : 2000);
+    }
+  });
+
+  document.addEventListener("htmx:wsError", () => {
+    if (!isFinal()) {
+      setBanner("Live updates disconnected — refreshing every 2 s");
+      setPolling(true);
+    }
+  });
+
+  function socketBusy() {
+    return live.socket && (live.socket.readyState === WebSocket.CONNECTING || live.socket.readyState === WebSocket.OPEN);
+  }
+
+  // The region's `every 1s` poll is the fallback only: let one through every 2 s while the socket
+  // is down, none while it is up (the socket already brings everything).
+  let lastPoll = 0;
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const elt = event.detail.elt;
+    if (!elt || !elt.matches || !elt.matches("[data-live-region]") || event.detail.requestConfig.verb !== "get") return;
+    if (!live.polling || socketBusy() || Date.now() - lastPoll < 1900) {
+      event.preventDefault();
+      return;
+    }
+    lastPoll = Date.now();
+  });
+
+  // A poll answer must not overwrite the DOM a (re)connecting socket resumes from: the socket
+  // computed its ?after= from it.
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const target = event.detail.target;
+    if (socketBusy() && target && target.matches && target.matches("[data-live-region]")) {
+      event.detail.shouldSwap = false;
+    }
+  });
+
+  // Belt and braces: a chunk the pane already shows is never appended twice.
+  document.addEventListener("htmx:oobBeforeSwap", (event) => {
+    const target = event.detail.target;
+    if (!target || !target.matches || !target.matches("pre[id^='output-']")) return;
+    const last = lastSeq(target);
+    event.detail.fragment.querySelectorAll("span[data-seq]").forEach((span) => {
+      if (parseInt(span.dataset.seq, 10) <= last) span.remove();
+    });
+  });
+
+  // Drop the socket for `ms` and reconnect (for tests and for the curious): resume must lose nothing.
+  live.drop = function (ms) {
+    live.dropFor = ms || 0;
+    if (live.socket) live.socket.close(DROP_CODE, "dropped by the page");
+  };
+
+  function tickCountdowns() {
+    document.querySelectorAll(".countdown[data-until]").forEach((element) => {
+      const left = Math.max(0, Math.round((Date.parse(element.dataset.until) - Date.now()) / 1000));
+      const label = element.querySelector(".countdown-left");
+      if (label) label.textContent = left >= 60 ? Math.floor(left / 60) + " min " + String(left % 60).padStart(2, "0") + " s" : left + " s";
+    });
+  }
+  setInterval(tickCountdowns, 1000);
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.body.dataset.livePolling = "off";
+    afterUpdate();
+    tickCountdowns();
+  });
+})();
