@@ -2,6 +2,9 @@
 
 from django.db import models
 
+from apps.core.object_roles import RoleScheme
+from apps.credentials.models import CredentialGroupObjectPermission, CredentialUserObjectPermission
+
 
 class Role(models.TextChoices):
     USER = "user", "User"
@@ -13,16 +16,14 @@ CHANGE = "credentials.change_credential"
 SHARE = "credentials.share_credential"
 DELETE = "credentials.delete_credential"
 
-ROLE_CODENAMES: dict[str, list[str]] = {
-    Role.USER: ["use_credential"],
-    Role.OWNER: ["use_credential", "change_credential", "share_credential", "delete_credential"],
-}
-ALL_CODENAMES = ROLE_CODENAMES[Role.OWNER]
-ROLE_ORDER = [Role.USER, Role.OWNER]
-
-
-def role_from_codenames(codenames: set[str]) -> str | None:
-    for role in reversed(ROLE_ORDER):
-        if set(ROLE_CODENAMES[role]) <= codenames:
-            return role
-    return None
+ROLES = RoleScheme(
+    noun="credential",
+    order=(Role.USER, Role.OWNER),
+    codenames={
+        Role.USER: ("use_credential",),
+        # share_credential last: it is the owner marker the one-owner rule counts.
+        Role.OWNER: ("use_credential", "change_credential", "delete_credential", "share_credential"),
+    },
+    user_permissions=CredentialUserObjectPermission,
+    group_permissions=CredentialGroupObjectPermission,
+)

@@ -7,8 +7,8 @@ from django.http import Http404
 from guardian.shortcuts import get_objects_for_user, get_perms
 
 from apps.blocks.kinds import BlockKind
-from apps.credentials.models import Credential, CredentialGroupObjectPermission, CredentialUserObjectPermission
-from apps.credentials.roles import USE, role_from_codenames
+from apps.credentials.models import Credential
+from apps.credentials.roles import ROLES, USE
 
 
 def credential_for_user(user: AbstractBaseUser, pk, perm: str = USE) -> Credential:
@@ -39,7 +39,7 @@ def credentials_visible_to(user: AbstractBaseUser) -> QuerySet:
 def credential_role_of(user: AbstractBaseUser, credential: Credential) -> str | None:
     if user.is_superuser:
         return "owner"
-    return role_from_codenames(set(get_perms(user, credential)))
+    return ROLES.role_from_codenames(set(get_perms(user, credential)))
 
 
 def credential_roles_for(user: AbstractBaseUser, credentials) -> dict[int, str | None]:
@@ -51,28 +51,14 @@ def credential_roles_for(user: AbstractBaseUser, credentials) -> dict[int, str |
     if credentials and not user.is_superuser:
         checker.prefetch_perms(credentials)
     return {
-        credential.pk: "owner" if user.is_superuser else role_from_codenames(set(checker.get_perms(credential)))
+        credential.pk: "owner" if user.is_superuser else ROLES.role_from_codenames(set(checker.get_perms(credential)))
         for credential in credentials
     }
 
 
 def credential_access_entries(credential: Credential) -> list[dict]:
-    """Every grant as {"principal": "user:NAME"|"group:NAME", "role": "user"|"owner"}, users first."""
-    by_principal: dict[tuple[str, str], set[str]] = {}
-    for row in CredentialUserObjectPermission.objects.filter(content_object=credential).select_related(
-        "user", "permission"
-    ):
-        by_principal.setdefault(("user", row.user.get_username()), set()).add(row.permission.codename)
-    for row in CredentialGroupObjectPermission.objects.filter(content_object=credential).select_related(
-        "group", "permission"
-    ):
-        by_principal.setdefault(("group", row.group.name), set()).add(row.permission.codename)
-    entries = []
-    for (kind, name), codenames in sorted(by_principal.items()):
-        role = role_from_codenames(codenames)
-        if role:
-            entries.append({"principal": f"{kind}:{name}", "role": str(role)})
-    return entries
+    """Every grant as {"principal": "user:NAME"|"group:NAME", "role": "user"|"owner"}."""
+    return ROLES.access_entries(credential)
 
 
 def credential_ids_of_config(kind: str, config) -> set[int]:

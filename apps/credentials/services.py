@@ -5,28 +5,24 @@ No function here puts a secret into an error message, an audit detail or a log l
 
 import re
 
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from guardian.core import ObjectPermissionChecker
-from guardian.shortcuts import assign_perm, remove_perm
 
 from apps.audit.services import audit_record
 from apps.blocks.kinds import HEADER_NAME_RE
 from apps.core.errors import Conflict, InvalidInput
+from apps.core.object_roles import principal_label
 from apps.credentials.fields import Sealed, rotate_token
 from apps.credentials.models import (
     MAX_SECRET_LENGTH,
     MIN_SECRET_LENGTH,
     Credential,
-    CredentialGroupObjectPermission,
     CredentialKind,
-    CredentialUserObjectPermission,
 )
-from apps.credentials.roles import ALL_CODENAMES, ROLE_CODENAMES, Role
-from apps.credentials.selectors import credential_access_entries, runbooks_using_credential
-from apps.runbooks.services import parse_principal
+from apps.credentials.roles import ROLES, Role
+from apps.credentials.selectors import runbooks_using_credential
 
 # The name becomes a file name (/run/secrets/<name>) and part of an environment variable in runs.
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -147,15 +143,6 @@ def credential_clean(data: dict, *, current: Credential | None) -> dict:
     return cleaned
 
 
-def _grant_codenames(credential: Credential, principal, role: str | None) -> None:
-    wanted = set(ROLE_CODENAMES[role]) if role else set()
-    for codename in ALL_CODENAMES:
-        if codename in wanted:
-            assign_perm(codename, principal, credential)
-        else:
-            remove_perm(codename, principal, credential)
-
-
 @sensitive_variables()  # outermost: error reports hide every frame below
 @transaction.atomic
 def credential_create(
@@ -176,7 +163,7 @@ def credential_create(
     credential = Credential(**cleaned, owner=user, secret_changed_at=timezone.now())
     credential._history_user = user
     credential.save()
-    _grant_codenames(credential, user, Role.OWNER)
+    ROLES.set_role(credential, user, Role.OWNER)
     audit_record(actor=user, action="credential.create", obj=credential, detail={"name": credential.name, "kind": kind})
     return credential
 
@@ -220,78 +207,31 @@ def credential_delete(*, credential: Credential, user) -> None:
     audit_record(actor=user, action="credential.delete", object_type="credential", object_id=pk, detail={"name": name})
 
 
-def _owner_count(credential: Credential) -> int:
-    users = CredentialUserObjectPermission.objects.filter(
-        content_object=credential, permission__codename="share_credential", user__is_active=True
-    ).count()
-    groups = CredentialGroupObjectPermission.objects.filter(
-        content_object=credential, permission__codename="share_credential"
-    ).count()
-    return users + groups
-
-
-def _check_role(role) -> None:
-    if role is not None and role not in Role.values:
-        raise InvalidInput({"role": [f"Unknown role “{role}”. Choose one of: {', '.join(Role.values)}."]})
-
-
 @transaction.atomic
 def credential_grant(*, credential: Credential, actor, principal, role: str | None) -> None:
     """Give `principal` (User or Group) exactly `role`; None revokes. At least one owner must remain."""
-    _check_role(role)
+    ROLES.check_role(role)
     Credential.objects.select_for_update().get(pk=credential.pk)
-    before = {entry["principal"]: entry["role"] for entry in credential_access_entries(credential)}
-    _grant_codenames(credential, principal, role)
-    if _owner_count(credential) == 0:
-        raise InvalidInput({"role": ["A credential must keep at least one owner."]})
-    label = f"{'group' if isinstance(principal, Group) else 'user'}:{principal}"
-    if before.get(label) != role:
+    label = principal_label(principal)
+    previous = next((entry["role"] for entry in ROLES.access_entries(credential) if entry["principal"] == label), None)
+    ROLES.set_role(credential, principal, role)
+    ROLES.require_an_owner(credential)
+    if previous != role:
         audit_record(
             actor=actor, action="credential.share", obj=credential,
-            detail={"principal": label, "role": role, "previous": before.get(label)},
+            detail={"principal": label, "role": role, "previous": previous},
         )  # fmt: skip
 
 
 @transaction.atomic
 def credential_set_access(*, credential: Credential, actor, entries) -> list[dict]:
     """Replace every grant with `entries` ([{principal, role}])."""
-    if not isinstance(entries, list):
-        raise InvalidInput({"non_field_errors": ["Send a list of {principal, role} entries."]})
-    wanted, errors = {}, []
-    for entry in entries:
-        if not isinstance(entry, dict):
-            errors.append({"non_field_errors": ["Each entry must be an object."]})
-            continue
-        problems: dict = {}
-        principal = None
-        try:
-            principal = parse_principal(entry.get("principal"))
-        except InvalidInput as error:
-            problems.update(error.errors)
-        role = entry.get("role")
-        if role not in Role.values:
-            problems["role"] = [f"Unknown role “{role}”. Choose one of: {', '.join(Role.values)}."]
-        errors.append(problems)
-        if principal is not None and not problems:
-            wanted[(type(principal), principal.pk)] = (principal, role)
-    if any(errors):
-        raise InvalidInput({"entries": errors})
-    if not any(role == Role.OWNER for _, role in wanted.values()):
-        raise InvalidInput({"non_field_errors": ["A credential must keep at least one owner."]})
-    from django.contrib.auth import get_user_model
-
-    User = get_user_model()
-    current = [
-        *User.objects.filter(credentialuserobjectpermission__content_object=credential).distinct(),
-        *Group.objects.filter(credentialgroupobjectpermission__content_object=credential).distinct(),
-    ]
-    stale = [principal for principal in current if (type(principal), principal.pk) not in wanted]
-    # Owners first, revocations last, so the "keep one owner" rule never trips midway.
-    for principal, role in sorted(wanted.values(), key=lambda item: item[1] != Role.OWNER):
-        credential_grant(credential=credential, actor=actor, principal=principal, role=role)
-    for principal in stale:
-        credential_grant(credential=credential, actor=actor, principal=principal, role=None)
-    return credential_access_entries(credential)
+    ROLES.replace_access(
+        credential,
+        entries,
+        lambda principal, role: credential_grant(credential=credential, actor=actor, principal=principal, role=role),
+    )
+    return ROLES.access_entries(credential)
 
 
 def credentials_check_attachable(*, user, credential_ids) -> None:

@@ -8,6 +8,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from apps.core.errors import InvalidInput
+from apps.core.object_roles import parse_principal
 from apps.credentials import roles, services
 from apps.credentials.forms import CredentialForm, ShareForm
 from apps.credentials.selectors import (
@@ -19,7 +20,6 @@ from apps.credentials.selectors import (
     runbooks_using_credential,
 )
 from apps.credentials.services import CredentialInUse
-from apps.runbooks.services import parse_principal
 
 
 def _add_errors(form, error: InvalidInput) -> None:

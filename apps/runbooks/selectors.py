@@ -6,8 +6,8 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from guardian.shortcuts import get_objects_for_user, get_perms
 
-from apps.runbooks.models import Runbook, RunbookGroupObjectPermission, RunbookUserObjectPermission
-from apps.runbooks.roles import VIEW, role_from_codenames
+from apps.runbooks.models import Runbook
+from apps.runbooks.roles import ROLES, VIEW
 
 
 def runbook_for_user(user: AbstractBaseUser, pk, perm: str = VIEW, *, queryset: QuerySet | None = None) -> Runbook:
@@ -48,24 +48,12 @@ def runbook_role_of(user: AbstractBaseUser, runbook: Runbook) -> str | None:
     """The user's effective role (direct or through groups); superusers count as owners."""
     if user.is_superuser:
         return "owner"
-    return role_from_codenames(set(get_perms(user, runbook)))
+    return ROLES.role_from_codenames(set(get_perms(user, runbook)))
 
 
 def runbook_access_entries(runbook: Runbook) -> list[dict]:
-    """Every grant on the runbook as {"principal": "user:NAME"|"group:NAME", "role": ...}, users first."""
-    by_principal: dict[tuple[str, str], set[str]] = {}
-    for row in RunbookUserObjectPermission.objects.filter(content_object=runbook).select_related("user", "permission"):
-        by_principal.setdefault(("user", row.user.get_username()), set()).add(row.permission.codename)
-    for row in RunbookGroupObjectPermission.objects.filter(content_object=runbook).select_related(
-        "group", "permission"
-    ):
-        by_principal.setdefault(("group", row.group.name), set()).add(row.permission.codename)
-    entries = []
-    for (kind, name), codenames in sorted(by_principal.items()):
-        role = role_from_codenames(codenames)
-        if role:
-            entries.append({"principal": f"{kind}:{name}", "role": str(role)})
-    return entries
+    """Every grant on the runbook as {"principal": "user:NAME"|"group:NAME", "role": ...}."""
+    return ROLES.access_entries(runbook)
 
 
 def groups_of_interest() -> QuerySet:

@@ -1,19 +1,17 @@
 """Writes of runbooks, their blocks and roles. Pages, the API and the admin all call these."""
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
-from guardian.shortcuts import assign_perm, remove_perm
 
 from apps.audit.services import audit_record
 from apps.blocks.kinds import BlockKind, ConfigError, validate_config
 from apps.core.errors import InvalidInput, StaleRevision
+from apps.core.object_roles import parse_principal, principal_label  # noqa: F401 - parse_principal is part of this module's API
 from apps.executions.models import ExecutionEnvironment
 from apps.runbooks import validation
-from apps.runbooks.models import Block, Runbook, RunbookGroupObjectPermission, RunbookUserObjectPermission
-from apps.runbooks.roles import ALL_CODENAMES, ROLE_CODENAMES, Role
-from apps.runbooks.selectors import runbook_access_entries
+from apps.runbooks.models import Block, Runbook
+from apps.runbooks.roles import ROLES, Role
 
 User = get_user_model()
 RUNBOOK_FIELDS = ("title", "description", "tags", "environment", "parameters", "blocks")
@@ -169,8 +167,7 @@ def runbook_create(
     runbook.save()
     runbook.tags.set(cleaned["tags"])
     _replace_blocks(runbook, cleaned["blocks"], user)
-    for codename in ALL_CODENAMES:
-        assign_perm(codename, user, runbook)
+    ROLES.set_role(runbook, user, Role.OWNER)
     audit_record(actor=user, action="runbook.create", obj=runbook, detail={"title": runbook.title})
     return runbook
 
@@ -359,94 +356,28 @@ def block_move(*, block: Block, user, revision, offset: int) -> None:
     blocks_reorder(runbook=block.runbook, user=user, revision=revision, keys=keys)
 
 
-def parse_principal(principal: str):
-    """`user:NAME` or `group:NAME` → the User or Group, or InvalidInput."""
-    if not isinstance(principal, str) or ":" not in principal:
-        raise InvalidInput({"principal": ["Write the principal as user:NAME or group:NAME."]})
-    kind, _, name = principal.partition(":")
-    if kind == "user":
-        found = User.objects.filter(**{User.USERNAME_FIELD: name}, is_active=True).first()
-    elif kind == "group":
-        found = Group.objects.filter(name=name).first()
-    else:
-        raise InvalidInput({"principal": ["Write the principal as user:NAME or group:NAME."]})
-    if found is None:
-        raise InvalidInput({"principal": [f"There is no {kind} named “{name}”."]})
-    return found
-
-
-def _set_role(runbook: Runbook, principal, role: str | None) -> None:
-    wanted = set(ROLE_CODENAMES[role]) if role else set()
-    for codename in ALL_CODENAMES:
-        if codename in wanted:
-            assign_perm(codename, principal, runbook)
-        else:
-            remove_perm(codename, principal, runbook)
-
-
-def _owner_count(runbook: Runbook) -> int:
-    users = RunbookUserObjectPermission.objects.filter(
-        content_object=runbook, permission__codename="share_runbook", user__is_active=True
-    ).count()
-    groups = RunbookGroupObjectPermission.objects.filter(
-        content_object=runbook, permission__codename="share_runbook"
-    ).count()
-    return users + groups
-
-
 @transaction.atomic
 def runbook_grant(*, runbook: Runbook, actor, principal, role: str | None) -> None:
     """Give `principal` (User or Group) exactly `role` on the runbook; None revokes every role."""
-    if role is not None and role not in Role.values:
-        raise InvalidInput({"role": [f"Unknown role “{role}”. Choose one of: {', '.join(Role.values)}."]})
-    Runbook.objects.select_for_update().get(pk=runbook.pk)
-    before = {entry["principal"]: entry["role"] for entry in runbook_access_entries(runbook)}
-    _set_role(runbook, principal, role)
-    if _owner_count(runbook) == 0:
-        raise InvalidInput({"role": ["A runbook must keep at least one owner."]})
-    label = f"{'group' if isinstance(principal, Group) else 'user'}:{principal}"
-    if before.get(label) != role:
-        action = "role.revoke" if role is None else "role.grant"
+    ROLES.check_role(role)
+    Runbook.objects.select_for_update(of=("self",)).get(pk=runbook.pk)
+    label = principal_label(principal)
+    previous = next((entry["role"] for entry in ROLES.access_entries(runbook) if entry["principal"] == label), None)
+    ROLES.set_role(runbook, principal, role)
+    ROLES.require_an_owner(runbook)
+    if previous != role:
         audit_record(
-            actor=actor, action=action, obj=runbook,
-            detail={"principal": label, "role": role, "previous": before.get(label)},
+            actor=actor, action="role.revoke" if role is None else "role.grant", obj=runbook,
+            detail={"principal": label, "role": role, "previous": previous},
         )  # fmt: skip
 
 
 @transaction.atomic
 def runbook_set_access(*, runbook: Runbook, actor, entries) -> list[dict]:
     """Replace every grant with `entries` ([{principal, role}]); at least one owner must remain."""
-    if not isinstance(entries, list):
-        raise InvalidInput({"non_field_errors": ["Send a list of {principal, role} entries."]})
-    wanted, errors = {}, []
-    for entry in entries:
-        problems = {}
-        if not isinstance(entry, dict):
-            errors.append({"non_field_errors": ["Each entry must be an object."]})
-            continue
-        principal = None
-        try:
-            principal = parse_principal(entry.get("principal"))
-        except InvalidInput as error:
-            problems.update(error.errors)
-        role = entry.get("role")
-        if role not in Role.values:
-            problems["role"] = [f"Unknown role “{role}”. Choose one of: {', '.join(Role.values)}."]
-        errors.append(problems)
-        if principal is not None and not problems:
-            wanted[(type(principal), principal.pk)] = (principal, role)
-    if any(errors):
-        raise InvalidInput({"entries": errors})
-    if not any(role == Role.OWNER for _, role in wanted.values()):
-        raise InvalidInput({"non_field_errors": ["A runbook must keep at least one owner."]})
-    current_users = User.objects.filter(runbookuserobjectpermission__content_object=runbook).distinct()
-    current_groups = Group.objects.filter(runbookgroupobjectpermission__content_object=runbook).distinct()
-    stale = [
-        principal for principal in [*current_users, *current_groups] if (type(principal), principal.pk) not in wanted
-    ]
-    # Grant (owners first) before revoking, so the "keep one owner" rule never trips midway.
-    for principal, role in sorted(wanted.values(), key=lambda item: item[1] != Role.OWNER):
-        runbook_grant(runbook=runbook, actor=actor, principal=principal, role=role)
-    for principal in stale:
-        runbook_grant(runbook=runbook, actor=actor, principal=principal, role=None)
-    return runbook_access_entries(runbook)
+    ROLES.replace_access(
+        runbook,
+        entries,
+        lambda principal, role: runbook_grant(runbook=runbook, actor=actor, principal=principal, role=role),
+    )
+    return ROLES.access_entries(runbook)
