@@ -24,7 +24,8 @@ RUN SECRET_KEY=collectstatic-only \
     ALLOWED_HOSTS=localhost \
     python manage.py collectstatic --noinput \
     && mkdir -p /app/var && chown runbooks:runbooks /app/var
-USER runbooks
+# Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
+USER 10001:10001
 EXPOSE 8000
 # /healthz is 503 when the database, Redis or the Docker engine is down. The request goes to
 # 127.0.0.1, so ALLOWED_HOSTS must include it.

@@ -1,5 +1,7 @@
 """Reachability checks of the database, Redis and the Docker engine, for /healthz and the worker."""
 
+import os
+
 import docker
 import redis
 from django.conf import settings
@@ -24,9 +26,12 @@ def check_redis() -> str | None:
 
 
 def docker_client(timeout: int = 5) -> docker.DockerClient:
+    # from_env also reads DOCKER_TLS_VERIFY and DOCKER_CERT_PATH: a tcp:// DOCKER_HOST must use TLS,
+    # never plain unauthenticated HTTP to a remote engine.
+    environment = dict(os.environ)
     if settings.DOCKER_HOST:
-        return docker.DockerClient(base_url=settings.DOCKER_HOST, timeout=timeout)
-    return docker.from_env(timeout=timeout)
+        environment["DOCKER_HOST"] = settings.DOCKER_HOST
+    return docker.from_env(timeout=timeout, environment=environment)
 
 
 def check_docker() -> str | None:

@@ -99,3 +99,9 @@ def test_anonymous_visitors_are_sent_to_sign_in(client):
     page = client.get(LIST)
     assert page.status_code == 302
     assert reverse("accounts:login") in page["Location"]
+
+
+def test_descriptions_in_the_list_read_as_plain_text(cast, client_for):
+    page = client_for(cast.viewer).get("/runbooks/").content.decode()
+    assert "When p95 latency alarms fire." in page
+    assert "**p95" not in page
