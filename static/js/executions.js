@@ -72,6 +72,10 @@
   }
 
   function afterUpdate() {
+    if (isFinal() && live.polling) {
+      setBanner("");
+      setPolling(false);
+    }
     const title = document.getElementById("execution-title");
     if (title && title.textContent.trim()) document.title = title.textContent.trim();
     outputs().forEach((pre) => {
@@ -138,7 +142,9 @@
 
   document.addEventListener("htmx:wsClose", (event) => {
     live.open = false;
-    const code = event.detail.event.code;
+    // The server may answer our own close with any code: remember that the page dropped it.
+    const code = live.dropping ? DROP_CODE : event.detail.event.code;
+    live.dropping = false;
     if (code === 1000 || isFinal()) {
       setBanner("");
       setPolling(false);
@@ -204,6 +210,7 @@
   // Drop the socket for `ms` and reconnect (for tests and for the curious): resume must lose nothing.
   live.drop = function (ms) {
     live.dropFor = ms || 0;
+    live.dropping = true;
     if (live.socket) live.socket.close(DROP_CODE, "dropped by the page");
   };
 

@@ -1,0 +1,318 @@
+"""Acceptance of issue 7 in real Chromium, against a real daphne (HTTP + WebSocket) and a real worker.
+
+pytest-django's live_server speaks WSGI only, so this module starts `daphne runbooks_site.asgi:application`
+and `manage.py worker` as subprocesses on the test database (PostgreSQL) or on a file SQLite
+database of their own, with a Redis db and a channel-layer prefix nobody else uses.
+"""
+
+import itertools
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+from django.db import connection
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+REDIS_DB_URL = "redis://127.0.0.1:6379/12"
+pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.django_db(transaction=True)]
+
+SETTINGS = """
+from runbooks_site.settings.test import *  # noqa
+CHANNEL_LAYERS = {{"default": {{"BACKEND": "channels_redis.core.RedisChannelLayer",
+                  "CONFIG": {{"hosts": [REDIS_URL], "prefix": "{prefix}"}}}}}}
+WHITENOISE_USE_FINDERS = True  # static files straight from the apps: no collectstatic for a test
+RUNBOOKS_STREAM_RECHECK_SECONDS = 1.0
+"""
+
+SETUP = """
+import itertools
+import json
+from django.contrib.auth import get_user_model
+from apps.credentials.services import credential_create
+from apps.executions.models import ExecutionEnvironment
+from apps.runbooks.services import runbook_create, runbook_grant
+from apps.runbooks.versions import runbook_publish
+
+tag = {tag!r}
+User = get_user_model()
+users = {{name: User.objects.create_user(username=f"{{name}}-{{tag}}", password=f"{{name}}-{{tag}}-pw")
+          for name in ("owner", "viewer", "outsider")}}
+environment = ExecutionEnvironment.objects.create(
+    name=f"busybox-{{tag}}", image="runbooks-test-busybox:latest", memory_mb=64, timeout_seconds=120)
+credential = credential_create(user=users["owner"], name=f"token-{{tag}}", kind="token", secret={secret!r})
+config = {config!r}
+if config.pop("with_credential", False):
+    config["credentials"] = [credential.pk]
+runbook = runbook_create(user=users["owner"], title=f"Stream {{tag}}", environment=environment.pk,
+                         blocks=[{{"key": "main", "kind": "command", "config": config}}])
+runbook_grant(runbook=runbook, actor=users["owner"], principal=users["viewer"], role="viewer")
+runbook_publish(runbook=runbook, user=users["owner"], message="v1")
+print("SETUP" + json.dumps({{"runbook": runbook.pk, "users": {{k: v.username for k, v in users.items()}}}}))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def database_url() -> str | None:
+    """The test database for PostgreSQL; None for SQLite (the stack then migrates a file database)."""
+    if connection.vendor != "postgresql":
+        return None
+    settings_dict = connection.settings_dict
+    return "postgres://{USER}:{PASSWORD}@{HOST}:{PORT}/{NAME}".format(
+        **{key: settings_dict.get(key) or "" for key in ("USER", "PASSWORD", "HOST", "NAME")},
+        PORT=settings_dict.get("PORT") or 5432,
+    )
+
+
+class Stack:
+    """daphne + a worker on one database; `manage(...)` runs management commands against it."""
+
+    def __init__(self, tmp_path: Path):
+        self.tmp_path = tmp_path
+        self.processes: list[subprocess.Popen] = []
+        prefix = f"stream-test-{uuid.uuid4().hex[:10]}"
+        (tmp_path / "stream_test_settings.py").write_text(SETTINGS.format(prefix=prefix))
+        url = database_url() or f"sqlite:///{tmp_path / 'stream.sqlite3'}"
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": f"{tmp_path}{os.pathsep}{BASE_DIR}",
+            "DJANGO_SETTINGS_MODULE": "stream_test_settings",
+            "DATABASE_URL": url,
+            "REDIS_URL": REDIS_DB_URL,
+            "PYTHONUNBUFFERED": "1",
+        }
+        if url.startswith("sqlite"):
+            self.manage("migrate", "--no-input", timeout=300)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def manage(self, *args, timeout: float = 120) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=BASE_DIR,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout
+
+    def spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+        log = (self.tmp_path / f"{name}.log").open("w")
+        process = subprocess.Popen(
+            command, cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.processes.append(process)
+        return process
+
+    def start(self) -> None:
+        daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
+        self.spawn("daphne", [*daphne, "runbooks_site.asgi:application"])
+        self.spawn(
+            "worker",
+            [sys.executable, "manage.py", "worker", "--redis-wait", "5", "--name", f"stream-{uuid.uuid4().hex[:8]}"],
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        pytest.fail("daphne did not start:\n" + (self.tmp_path / "daphne.log").read_text()[-3000:])
+
+    def setup(
+        self, *, script: str, tag: str = "", secret: str = "unused-secret", with_credential: bool = False
+    ) -> dict:
+        tag = tag or uuid.uuid4().hex[:8]
+        config = {"script": script, "timeout_seconds": 120, "with_credential": with_credential}
+        out = self.manage("shell", "-c", SETUP.format(tag=tag, secret=secret, config=config))
+        return json.loads(out.split("SETUP", 1)[1])
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, docker_engine, browser, django_db_setup, django_db_blocker):
+    """One daphne and one worker for the module; each test makes its own users and runbook."""
+    try:
+        redis.Redis.from_url(REDIS_DB_URL, socket_connect_timeout=2).flushdb()
+    except redis.RedisError as error:
+        pytest.fail(f"Redis not reachable: {error}")
+    with django_db_blocker.unblock():
+        running = Stack(tmp_path_factory.mktemp("stream"))
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def open_page(browser, stack):
+    contexts = []
+
+    def make(username: str):
+        context = browser.new_context(base_url=stack.url, viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(20000)
+        contexts.append(context)
+        page = context.new_page()
+        # Count socket openings from the first script on: a reconnect shows as a second one.
+        page.add_init_script(
+            "window.__wsOpens = 0; document.addEventListener('htmx:wsOpen', () => window.__wsOpens++);"
+        )
+        page.goto("/accounts/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", f"{username}-pw")
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def run_block(page, runbook_id: int, *, whole: bool = False) -> int:
+    """Click the block's Run button (or Run runbook) on the runbook page; the execution page opens."""
+    page.goto(f"/runbooks/{runbook_id}/")
+    page.click("#run-form button[name=run-block]" if whole else "button.btn-run[value=main]")
+    page.wait_for_url(re.compile(r"/executions/\d+/$"))
+    page.wait_for_selector("#live-socket", state="attached")
+    return int(re.search(r"/executions/(\d+)/", page.url).group(1))
+
+
+def output_text(page) -> str:
+    return page.eval_on_selector("pre[id^='output-']", "pre => pre.textContent")
+
+
+def is_final(page) -> bool:
+    return page.eval_on_selector("#execution-status", "element => element.dataset.final === '1'")
+
+
+def watch_until_final(page, timeout: float = 60) -> list[str]:
+    """Output seen every 50 ms until the final state shows; distinct observations, in order."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        final = is_final(page)
+        text = output_text(page)
+        if not seen or text != seen[-1]:
+            seen.append(text)
+        if final:
+            return seen
+        page.wait_for_timeout(50)
+    pytest.fail(f"the final state never showed; last output: {seen[-1:]!r}")
+
+
+def numbered(text: str, prefix: str) -> list[int]:
+    return [int(n) for n in re.findall(rf"^{prefix} (\d+)$", text, re.M)]
+
+
+TICKS = 'for i in $(seq 1 15); do echo "tick $i"; sleep 0.2; done'
+
+
+def test_lines_appear_progressively_and_the_final_state_shows_without_a_reload(stack, open_page):
+    data = stack.setup(script=TICKS)
+    page = open_page(data["users"]["owner"])
+    run_block(page, data["runbook"], whole=True)
+    page.evaluate("window.__samePage = true")
+    observations = watch_until_final(page)
+    growing = [text for text in observations[:-1] if numbered(text, "tick")]
+    assert len(growing) >= 5, f"only {len(growing)} observations of growing output before the end"
+    assert all(len(a) < len(b) for a, b in itertools.pairwise(growing)), "output only grows"
+    assert numbered(observations[-1], "tick") == list(range(1, 16))
+    assert page.evaluate("window.__samePage") is True, "no reload happened"
+    status = page.inner_text("#execution-status")
+    assert "Succeeded" in status
+    assert page.title().startswith("Succeeded · Run #")
+    assert "exit 0" in page.inner_text("[id^='step-state-']")
+    assert page.get_attribute("#execution-progress progress", "value") == "1"
+    assert page.is_hidden("#live-banner")
+
+
+def test_a_socket_dropped_mid_run_resumes_with_no_line_lost_or_doubled(stack, open_page):
+    data = stack.setup(script='for i in $(seq 1 20); do echo "tick $i"; sleep 0.2; done')
+    page = open_page(data["users"]["owner"])
+    run_block(page, data["runbook"])
+    page.wait_for_function("() => /tick 3\\n/.test(document.querySelector(\"pre[id^='output-']\").textContent)")
+    # Gone for a second: lines printed meanwhile must come back from the database on reconnect.
+    page.evaluate("runbooksLive.drop(1000)")
+    page.wait_for_function("() => window.__wsOpens >= 2", timeout=20000)
+    observations = watch_until_final(page)
+    assert numbered(observations[-1], "tick") == list(range(1, 21))
+    assert "Succeeded" in page.inner_text("#execution-status")
+
+
+def test_without_a_socket_the_page_says_so_and_polls_until_the_end(stack, open_page):
+    data = stack.setup(script=TICKS)
+    page = open_page(data["users"]["owner"])
+    # A proxy that drops WebSockets, simulated: every socket goes to a port where nothing listens.
+    page.add_init_script(
+        "const RealWebSocket = window.WebSocket;"
+        "window.WebSocket = function () { return new RealWebSocket('ws://127.0.0.1:9/'); };"
+        "window.WebSocket.CONNECTING = 0; window.WebSocket.OPEN = 1;"
+    )
+    run_block(page, data["runbook"])
+    page.wait_for_selector("#live-banner:not([hidden])")
+    assert page.inner_text("#live-banner") == "Live updates disconnected — refreshing every 2 s"
+    page.wait_for_selector("#execution-status[data-final='1']", timeout=40000)
+    assert numbered(output_text(page), "tick") == list(range(1, 16))
+    assert "Succeeded" in page.inner_text("#execution-status")
+    assert page.title().startswith("Succeeded · Run #")
+    assert page.is_hidden("#live-banner")
+
+
+def test_an_outsiders_websocket_is_refused_and_gets_no_data(stack, open_page):
+    data = stack.setup(script=TICKS)
+    owner = open_page(data["users"]["owner"])
+    execution_id = run_block(owner, data["runbook"])
+    outsider = open_page(data["users"]["outsider"])
+    assert outsider.goto(f"/executions/{execution_id}/").status == 404
+    outcome = outsider.evaluate(
+        """id => new Promise(resolve => {
+            const messages = [];
+            const socket = new WebSocket(`ws://${location.host}/ws/executions/${id}/`);
+            socket.onmessage = event => messages.push(event.data);
+            socket.onclose = event => resolve({code: event.code, messages});
+        })""",
+        execution_id,
+    )
+    assert outcome == {"code": 4404, "messages": []}
+
+
+def test_a_credential_echoed_by_a_command_shows_as_stars(stack, open_page):
+    secret = "live-" + uuid.uuid4().hex
+    tag = uuid.uuid4().hex[:8]
+    data = stack.setup(
+        script=f'echo "token=$(cat "$RB_SECRET_TOKEN_{tag.upper()}_FILE")"; sleep 0.5; echo done',
+        tag=tag,
+        secret=secret,
+        with_credential=True,
+    )
+    page = open_page(data["users"]["owner"])
+    run_block(page, data["runbook"])
+    watch_until_final(page)
+    text = output_text(page)
+    assert "token=***" in text and "done" in text
+    assert secret not in page.content()
