@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils import timezone
 
 from apps.audit.services import audit_record
@@ -159,7 +159,6 @@ def _walk_claimed(execution_id: int, name: str) -> None:
         heartbeat.stop()
         # The run's state is recorded; its containers must be gone before the job ends.
         wait_for_removals()
-        close_old_connections()
 
 
 # --- the walk --------------------------------------------------------------------------------
