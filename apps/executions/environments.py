@@ -218,6 +218,9 @@ def _make_only_default(environment: ExecutionEnvironment) -> None:
 def environment_create(*, user, data: dict) -> ExecutionEnvironment:
     _require_staff(user)
     cleaned = environment_clean(data)
+    # Runbooks without an environment run in the default one: the first environment becomes it.
+    if not ExecutionEnvironment.objects.filter(is_default=True).exists():
+        cleaned["is_default"] = True
     try:
         with transaction.atomic():
             environment = ExecutionEnvironment.objects.create(**cleaned)

@@ -11,7 +11,9 @@ SHAPE = {"id", "name", "image", "dockerfile", "network", "memory_mb", "cpus", "p
 
 @pytest.fixture
 def environment(db):
-    return ExecutionEnvironment.objects.create(name="busybox", image="runbooks-test-busybox:latest", env={"A": "1"})
+    return ExecutionEnvironment.objects.create(
+        name="busybox", image="runbooks-test-busybox:latest", env={"A": "1"}, is_default=True
+    )
 
 
 @pytest.mark.parametrize("role", READERS)
@@ -49,7 +51,7 @@ def test_non_staff_cannot_write(cast, api_for, environment, role):
 
 
 @pytest.mark.parametrize("role", ("staff", "admin"))
-def test_staff_create_change_and_delete(cast, api_for, role):
+def test_staff_create_change_and_delete(cast, api_for, environment, role):
     api = api_for(getattr(cast, role))
     created = api.post(
         "/api/v1/environments/",

@@ -158,6 +158,12 @@ def test_update_with_bad_input_saves_nothing(cast):
     assert environment.memory_mb == 256
 
 
+def test_the_first_environment_becomes_the_default(cast):
+    first = create(cast, name="one")
+    second = create(cast, name="two")
+    assert (first.is_default, second.is_default) == (True, False)
+
+
 def test_making_one_default_unsets_the_other(cast):
     first = create(cast, name="one", is_default=True)
     second = create(cast, name="two", is_default=True)
@@ -173,7 +179,12 @@ def test_the_default_cannot_be_deleted(cast):
     assert ExecutionEnvironment.objects.filter(pk=environment.pk).exists()
 
 
-def test_delete_is_refused_while_runbooks_use_it_and_names_them(cast):
+@pytest.fixture
+def a_default(db):
+    return ExecutionEnvironment.objects.create(name="default", image="busybox", is_default=True)
+
+
+def test_delete_is_refused_while_runbooks_use_it_and_names_them(cast, a_default):
     environment = create(cast)
     cast.runbook.environment = environment
     cast.runbook.save(update_fields=["environment"])
@@ -183,7 +194,7 @@ def test_delete_is_refused_while_runbooks_use_it_and_names_them(cast):
     assert ExecutionEnvironment.objects.filter(pk=environment.pk).exists()
 
 
-def test_delete_removes_an_unused_environment_and_audits_it(cast):
+def test_delete_removes_an_unused_environment_and_audits_it(cast, a_default):
     environment = create(cast)
     pk = environment.pk
     environment_delete(environment=environment, user=cast.staff)
