@@ -90,8 +90,16 @@ def test_a_non_object_body_is_a_400(cast, api_for):
 
 
 def test_deleting_an_environment_in_use_is_a_400_naming_the_runbooks(cast, api_for, environment):
-    cast.runbook.environment = environment
+    other = ExecutionEnvironment.objects.create(name="other", image="alpine")
+    cast.runbook.environment = other
     cast.runbook.save(update_fields=["environment"])
-    answer = api_for(cast.staff).delete(f"/api/v1/environments/{environment.pk}/")
+    answer = api_for(cast.staff).delete(f"/api/v1/environments/{other.pk}/")
     assert answer.status_code == 400
     assert "Restart the payments API" in answer.json()["non_field_errors"][0]
+    assert ExecutionEnvironment.objects.filter(pk=other.pk).exists()
+
+
+def test_deleting_the_default_is_a_400(cast, api_for, environment):
+    answer = api_for(cast.staff).delete(f"/api/v1/environments/{environment.pk}/")
+    assert answer.status_code == 400
+    assert "default environment cannot be deleted" in answer.json()["non_field_errors"][0]
