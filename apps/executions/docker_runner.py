@@ -53,6 +53,10 @@ def instance_id() -> str:
 
     database = connection.settings_dict
     identity = "|".join(str(database.get(key) or "") for key in ("ENGINE", "HOST", "PORT", "NAME"))
+    name = str(database.get("NAME") or "")
+    if name == ":memory:" or "mode=memory" in name:
+        # An in-memory database (tests) belongs to one process: so do its containers.
+        identity += f"|{os.getpid()}"
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
 
 

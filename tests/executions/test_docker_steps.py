@@ -24,15 +24,17 @@ def containers_of(docker_engine, execution_id) -> list:
 class ContainerCapture(threading.Thread):
     """Captures `docker inspect` of the first step container while it runs (Docker only, no database)."""
 
-    def __init__(self, docker_engine):
+    def __init__(self, docker_engine, execution):
         super().__init__(daemon=True)
         self.docker_engine = docker_engine
+        # This run's label value: other runs may have containers on the same engine meanwhile.
+        self.label = f"{LABEL}={execution.pk}"
         self.attrs = None
         self.stop = threading.Event()
 
     def run(self):
         while not self.stop.is_set() and self.attrs is None:
-            for container in self.docker_engine.containers.list(filters={"label": LABEL}):
+            for container in self.docker_engine.containers.list(filters={"label": self.label}):
                 self.attrs = container.attrs
                 return
             time.sleep(0.05)
@@ -40,9 +42,10 @@ class ContainerCapture(threading.Thread):
 
 def test_every_hardening_setting_is_applied(cast, make_runbook, docker_engine):
     runbook = make_runbook(cast.owner, [command("slow", "sleep 2; echo done")])
-    capture = ContainerCapture(docker_engine)
+    execution = execution_start(runbook=runbook, user=cast.runner)
+    capture = ContainerCapture(docker_engine, execution)
     capture.start()
-    execution = run_now(execution_start(runbook=runbook, user=cast.runner))
+    run_now(execution)
     capture.stop.set()
     capture.join()
     assert execution.status == "succeeded", execution.error
@@ -72,9 +75,10 @@ def test_every_hardening_setting_is_applied(cast, make_runbook, docker_engine):
 def test_a_bridge_environment_gets_the_bridge_network(cast, make_runbook, environment, docker_engine):
     ExecutionEnvironment.objects.filter(pk=environment.pk).update(network="bridge")
     runbook = make_runbook(cast.owner, [command("slow", "sleep 1")])
-    capture = ContainerCapture(docker_engine)
+    execution = execution_start(runbook=runbook, user=cast.runner)
+    capture = ContainerCapture(docker_engine, execution)
     capture.start()
-    run_now(execution_start(runbook=runbook, user=cast.runner))
+    run_now(execution)
     capture.join(timeout=5)
     assert capture.attrs["HostConfig"]["NetworkMode"] == "bridge"
 
