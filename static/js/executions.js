@@ -45,7 +45,25 @@
     return (node.textContent.match(/\n/g) || []).length;
   }
 
-  // Drop the oldest nodes past MAX_LINES; the "show full output" link leads to the rest.
+  // Remove the first `count` lines of a node (a chunk span or the backlog's text).
+  function dropLines(node, count) {
+    const text = node.textContent;
+    let index = 0;
+    for (let dropped = 0; dropped < count; dropped++) {
+      const end = text.indexOf("\n", index);
+      if (end === -1) {
+        index = text.length;
+        break;
+      }
+      index = end + 1;
+    }
+    const before = countLines(node);
+    node.textContent = text.slice(index);
+    if (node.dataset && node.dataset.lines !== undefined) node.dataset.lines = String(Math.max(before - count, 0));
+  }
+
+  // Keep the last MAX_LINES lines: whole old chunks go, the oldest remaining one loses its first
+  // lines. The "show full output" link leads to the rest.
   function trim(pre) {
     if (pre.dataset.lineCount === undefined) {
       let total = 0;
@@ -54,14 +72,30 @@
     }
     let total = parseInt(pre.dataset.lineCount, 10);
     let trimmed = false;
-    while (total > MAX_LINES && pre.firstChild && pre.firstChild !== pre.lastChild) {
+    let cutMidLine = false;
+    while (total > MAX_LINES && pre.firstChild) {
       const first = pre.firstChild;
       if (first.dataset && first.dataset.seq !== undefined) {
         pre.dataset.lastSeq = String(Math.max(parseInt(pre.dataset.lastSeq || "-1", 10), parseInt(first.dataset.seq, 10)));
       }
-      total -= countLines(first);
-      first.remove();
+      const lines = countLines(first);
       trimmed = true;
+      if (lines <= total - MAX_LINES && first !== pre.lastChild) {
+        total -= lines;
+        cutMidLine = !first.textContent.endsWith("\n");
+        first.remove();
+      } else {
+        // Whole lines from its start: this also takes the partial line an earlier removal left.
+        dropLines(first, total - MAX_LINES);
+        total = MAX_LINES;
+        cutMidLine = false;
+      }
+    }
+    // Chunks break anywhere: never show the tail end of a line whose start was trimmed away.
+    const head = pre.firstChild;
+    if (cutMidLine && head && head.textContent.includes("\n")) {
+      dropLines(head, 1);
+      total -= 1;
     }
     pre.dataset.lineCount = String(total);
     if (trimmed || pre.dataset.trimmed === "1") {
@@ -202,9 +236,24 @@
     const target = event.detail.target;
     if (!target || !target.matches || !target.matches("pre[id^='output-']")) return;
     const last = lastSeq(target);
-    event.detail.fragment.querySelectorAll("span[data-seq]").forEach((span) => {
-      if (parseInt(span.dataset.seq, 10) <= last) span.remove();
+    const spans = Array.from(event.detail.fragment.querySelectorAll("span[data-seq]")).filter((span) => {
+      if (parseInt(span.dataset.seq, 10) > last) return true;
+      span.remove();
+      return false;
     });
+    // A flood (a 64 KiB chunk is ~10,000 short lines) would be laid out only to be trimmed at
+    // once: keep just its last MAX_LINES lines and drop what the pane had before it.
+    let incoming = spans.reduce((total, span) => total + countLines(span), 0);
+    if (incoming < MAX_LINES || !spans.length) return;
+    while (spans.length > 1 && incoming - countLines(spans[0]) >= MAX_LINES) {
+      incoming -= countLines(spans[0]);
+      spans.shift().remove();
+    }
+    // At least one line goes: the chunk may begin in the middle of a line the pane no longer has.
+    dropLines(spans[0], Math.max(incoming - MAX_LINES, 1));
+    target.dataset.lastSeq = String(lastSeq(target));
+    target.replaceChildren();
+    target.dataset.trimmed = "1";
   });
 
   // Drop the socket for `ms` and reconnect (for tests and for the curious): resume must lose nothing.

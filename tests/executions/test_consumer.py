@@ -119,7 +119,25 @@ def chunk_ids(texts) -> list[tuple[int, int]]:
 
 
 def run(scenario):
-    return async_to_sync(scenario)()
+    """Run an async scenario on a thread of its own.
+
+    Playwright's sync API (the session's `browser` fixture) leaves an event loop running on the
+    main thread once a browser test ran, and async_to_sync refuses to run where a loop runs.
+    """
+    outcome: dict = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = async_to_sync(scenario)()
+        except BaseException as error:  # re-raised in the test's thread, assertion failures included
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 @pytest.mark.parametrize("who", ["outsider", None])

@@ -6,14 +6,14 @@ import time
 import uuid
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
 from apps.executions import streaming
 from apps.executions.models import Execution, OutputChunk, StepRun
 from apps.executions.output import StepOutput
 from tests.executions.conftest import command, run_now
-from tests.executions.test_consumer import CHUNK, communicator, frames_until, session_headers
+from tests.executions.test_consumer import CHUNK, communicator, frames_until, run, session_headers
 
 
 def layer_settings(url: str) -> dict:
@@ -45,7 +45,7 @@ def test_publish_reaches_the_execution_group_in_order():
         assert received[0] == {"type": "execution.chunk", "step_run_id": 5, "seq": 0, "text": "line 0\n"}
         assert received[3] == {"type": "execution.state"}
 
-    async_to_sync(scenario)()
+    run(scenario)
 
 
 def test_a_redis_outage_never_breaks_or_stalls_the_worker(cast, settings, caplog):
@@ -93,7 +93,7 @@ def test_a_real_run_streams_every_line_once_and_ends_with_the_final_state(
         await sync_to_async(worker.join, thread_sensitive=False)()
         return texts, closed
 
-    texts, closed = async_to_sync(scenario)()
+    texts, closed = run(scenario)
     step = execution.steps.get()
     received = [int(seq) for step_id, seq in CHUNK.findall("".join(texts)) if int(step_id) == step.pk]
     assert received == list(range(step.next_seq))

@@ -316,3 +316,17 @@ def test_a_credential_echoed_by_a_command_shows_as_stars(stack, open_page):
     text = output_text(page)
     assert "token=***" in text and "done" in text
     assert secret not in page.content()
+
+
+def test_a_flood_keeps_the_last_lines_in_the_page_and_the_rest_one_click_away(stack, open_page):
+    data = stack.setup(script="seq 1 30000")
+    page = open_page(data["users"]["owner"])
+    run_block(page, data["runbook"])
+    page.wait_for_selector("#execution-status[data-final='1']", timeout=60000)
+    page.wait_for_function("() => document.querySelector(\"pre[id^='output-']\").textContent.endsWith('30000\\n')")
+    shown = [int(line) for line in output_text(page).split()]
+    assert shown == list(range(shown[0], 30001)), "a contiguous tail, no gap and no double"
+    assert 4000 <= len(shown) <= 5000
+    page.click("[id^='output-more-'] >> text=Show full output")
+    page.wait_for_selector("pre.full-output")
+    assert [int(line) for line in page.inner_text("pre.full-output").split()] == list(range(1, 30001))
