@@ -31,6 +31,7 @@ run: export DJANGO_SETTINGS_MODULE = runbooks_site.settings.dev
 run: $(STAMP)
 	$(VENV)/bin/python manage.py migrate --noinput
 	$(VENV)/bin/python manage.py seed_demo
+	@bash scripts/ensure-runner-image.sh
 	@echo
 	@echo "  Runbooks is starting on  http://127.0.0.1:8000/"
 	@echo "  Sign in as               admin / $$(cat "$${RUNBOOKS_VAR_DIR:-var}/demo_admin_password")"

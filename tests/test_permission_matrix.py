@@ -104,6 +104,11 @@ MATRIX = [
     ("executions:list", "get", SIGNED_IN),
     ("executions:detail", "get", RB_VIEW),
     ("executions:cancel", "post", RB_RUN),
+    ("executions:step_decide", "post", RB_RUN),
+    ("executions:step_skip_timer", "post", RB_RUN),
+    ("executions:retry", "post", RB_RUN),
+    ("executions:output", "get", RB_VIEW),
+    ("executions:output_download", "get", RB_VIEW),
     ("environments:list", "get", SIGNED_IN),
     ("environments:detail", "get", SIGNED_IN),
     ("environments:create", "get", STAFF_ONLY),
@@ -136,6 +141,8 @@ MATRIX = [
     ("executions-api:execution-list", "get", SIGNED_IN_API),
     ("executions-api:execution-detail", "get", api(RB_VIEW)),
     ("executions-api:execution-cancel", "post", api(RB_RUN)),
+    ("executions-api:execution-step-confirm", "post", api(RB_RUN)),
+    ("executions-api:execution-retry", "post", api(RB_RUN)),
     ("api-environment-list", "get", SIGNED_IN_API),
     ("api-environment-list", "post", STAFF_ONLY_API),
     ("api-environment-detail", "get", SIGNED_IN_API),
@@ -189,11 +196,13 @@ def world(cast, django_user_model):
     execution = Execution.objects.create(
         runbook=cast.runbook, version=version, snapshot=version.snapshot, status="succeeded", triggered_by=cast.runner
     )
-    StepRun.objects.create(execution=execution, position=0, block_key="intro", kind="instruction", status="succeeded")
+    step = StepRun.objects.create(
+        execution=execution, position=0, block_key="intro", kind="instruction", status="succeeded"
+    )
     block = cast.runbook.blocks.get(key="restart")
     return SimpleNamespace(
         cast=cast, version=version, credential=credential, token=token, environment=environment,
-        execution=execution, block=block,
+        execution=execution, step=step, block=block,
     )  # fmt: skip
 
 
@@ -214,6 +223,8 @@ def url_for(name: str, world) -> str:
         "pk": pk[area] if area else world.cast.runbook.pk,
         "block_pk": world.block.pk,
         "number": world.version.number,
+        "step_pk": world.step.pk,
+        "key": world.step.block_key,
     }
     return re.sub(r"<(?:\w+:)?(\w+)>", lambda match: str(values[match.group(1)]), pattern)
 

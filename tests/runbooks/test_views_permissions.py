@@ -14,7 +14,7 @@ def _routes(runbook, block) -> list[tuple[str, str, str]]:
         ("get", reverse("runbooks:block_new", args=[pk]) + "?kind=timer", "editor"),
         ("post", reverse("runbooks:block_create", args=[pk]), "editor"),
         ("post", reverse("runbooks:blocks_reorder", args=[pk]), "editor"),
-        ("get", reverse("runbooks:block_detail", args=[pk, block_pk]), "editor"),
+        ("get", reverse("runbooks:block_detail", args=[pk, block_pk]), "viewer"),
         ("get", reverse("runbooks:block_edit", args=[pk, block_pk]), "editor"),
         ("post", reverse("runbooks:block_edit", args=[pk, block_pk]), "editor"),
         ("get", reverse("runbooks:block_delete", args=[pk, block_pk]), "editor"),
