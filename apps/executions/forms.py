@@ -16,11 +16,13 @@ class EnvironmentForm(forms.Form):
         help_text="Or an inline Dockerfile the platform builds (tagged by its content hash). Give one of the two.",
     )
     network = forms.ChoiceField(choices=ExecutionEnvironment.Network.choices, required=False)
-    memory_mb = forms.CharField(required=False, label="Memory (MiB)", help_text="16 to 65,536.")
-    cpus = forms.CharField(required=False, label="CPUs", help_text="0.1 to 64.")
-    pids_limit = forms.CharField(required=False, label="Process limit", help_text="8 to 32,768.")
+    memory_mb = forms.CharField(required=False, label="Memory (MiB)", help_text="16 to 65,536; empty means 256.")
+    cpus = forms.CharField(required=False, label="CPUs", help_text="0.1 to 64; empty means 1.")
+    pids_limit = forms.CharField(required=False, label="Process limit", help_text="8 to 32,768; empty means 128.")
     timeout_seconds = forms.CharField(
-        required=False, label="Timeout (seconds)", help_text="1 to 86,400; caps every block's own timeout."
+        required=False,
+        label="Timeout (seconds)",
+        help_text="1 to 86,400; empty means 3,600. Caps every block's own timeout.",
     )
     env = forms.CharField(
         required=False,
