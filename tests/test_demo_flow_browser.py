@@ -351,7 +351,9 @@ def test_the_demo_flow_from_sign_in_to_rollback_with_a_viewer_who_cannot_run(sta
     assert status_server.authorizations == [f"Bearer {SECRET}"]
     page_text = author.content()
     assert SECRET not in page_text
-    assert "status dashboard" in author.inner_text(f"#steps-{full_id}")
+    steps = author.inner_text(f"#steps-{full_id}")
+    assert "status dashboard" in steps and "200 OK" in steps
+    assert "Authorization: (credential “status-token”)" in steps, "the header is named, its value never shown"
     people.shoot(author, "full-run")
 
     # History: both runs, each with the version it ran.
@@ -363,6 +365,9 @@ def test_the_demo_flow_from_sign_in_to_rollback_with_a_viewer_who_cannot_run(sta
     assert author.locator(f"a[href='/executions/{single_id}/']").count() >= 1
     assert author.locator(f"a[href='/executions/{full_id}/']").count() >= 1
     people.shoot(author, "history")
+    author.click(f"#execution-list a[href='/executions/{single_id}/']")
+    author.wait_for_url(f"**/executions/{single_id}/")
+    assert "tick 8" in author.inner_text(f"#steps-{single_id}"), "the live output was stored, not just shown"
 
     # Edit, publish v2, roll back: v3 equals v1.
     author.goto(f"/runbooks/{runbook_id}/")
