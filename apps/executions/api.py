@@ -18,10 +18,12 @@ from apps.executions import services
 from apps.executions.models import Execution, ExecutionStatus, OutputChunk
 from apps.executions.selectors import execution_for_user, execution_steps, executions_visible_to
 from apps.executions.serializers import (
+    DecisionSerializer,
     ExecutionCreateSerializer,
     ExecutionDetailSerializer,
     ExecutionSerializer,
     PaginatedExecutionSerializer,
+    RetrySerializer,
 )
 from apps.runbooks.roles import RUN
 from apps.runbooks.selectors import runbook_for_user
@@ -31,7 +33,9 @@ START_FIELDS = ("params", "block", "version")
 ERRORS_400 = OpenApiResponse(OpenApiTypes.OBJECT, description="Field errors (params nest per parameter name).")
 DETAIL_403 = OpenApiResponse(DetailSerializer, description="Your role on this runbook does not allow that.")
 DETAIL_404 = OpenApiResponse(DetailSerializer, description="No such runbook or execution, or you may not see it.")
-DETAIL_409 = OpenApiResponse(DetailSerializer, description="The execution already finished.")
+DETAIL_409 = OpenApiResponse(
+    DetailSerializer, description="The execution already finished, or the step is not waiting."
+)
 DETAIL_503 = OpenApiResponse(DetailSerializer, description="Redis is not reachable; nothing was started.")
 
 
@@ -141,3 +145,49 @@ def execution_cancel(request: Request, pk: int) -> Response:
     execution = execution_for_user(request.user, pk, RUN)
     services.execution_cancel(execution=execution, user=request.user)
     return _detail_response(execution, status.HTTP_202_ACCEPTED)
+
+
+DECISION_HELP = 'continue / approve / reject; default: "continue" for a confirm gate, "approve" for an approval gate.'
+
+
+def _body_field(request: Request, name: str, allowed: tuple[str, ...]) -> str | None:
+    data = request.data
+    if not isinstance(data, dict):
+        raise InvalidInput({"non_field_errors": [f"Send a JSON object: {{{', '.join(allowed)}}}."]})
+    errors = {key: [f"Unknown field. Fields: {', '.join(allowed)}."] for key in data if key not in allowed}
+    value = data.get(name)
+    if value is not None and not isinstance(value, str):
+        errors[name] = ["Expected text."]
+    if errors:
+        raise InvalidInput(errors)
+    return value or None
+
+
+@extend_schema(
+    operation_id="executions_steps_confirm",
+    summary="Pass or reject a waiting confirm/approval gate (runners; approval needs someone other than the starter)",
+    request=DecisionSerializer,
+    responses={200: ExecutionDetailSerializer, 400: ERRORS_400, 403: DETAIL_403, 404: DETAIL_404, 409: DETAIL_409},
+)
+@api_view(["POST"])
+def execution_step_confirm(request: Request, pk: int, key: str) -> Response:
+    execution = execution_for_user(request.user, pk, RUN)
+    decision = _body_field(request, "decision", ("decision",))
+    services.execution_confirm(execution=execution, user=request.user, key=key, decision=decision)
+    return _detail_response(execution)
+
+
+@extend_schema(
+    operation_id="executions_retry",
+    summary="Retry a failed, cancelled, timed-out or incomplete run from one step (earlier results carried)",
+    request=RetrySerializer,
+    responses={201: ExecutionDetailSerializer, 400: ERRORS_400, 403: DETAIL_403, 404: DETAIL_404, 409: DETAIL_409},
+)
+@api_view(["POST"])
+def execution_retry(request: Request, pk: int) -> Response:
+    execution = execution_for_user(request.user, pk, RUN)
+    key = _body_field(request, "from", ("from",))
+    if not key:
+        raise InvalidInput({"from": ["Give the key of the step to start again from."]})
+    retry = services.execution_retry_from(execution=execution, user=request.user, key=key)
+    return _detail_response(retry, status.HTTP_201_CREATED)

@@ -259,10 +259,14 @@ def _suspend(execution: Execution, step: StepRun, position: int, outcome: StepOu
         status=ExecutionStatus.WAITING, next_position=position, lease_expires_at=None, worker_name=""
     )
     if wait.until is not None:
+        from apps.executions.gates import timer_job_id
         from apps.executions.jobs import resume_execution
         from apps.executions.services import executions_queue
 
-        executions_queue().enqueue_at(wait.until, resume_execution, execution.pk)
+        # A fixed id: skipping the timer unschedules it. Nothing else holds the run meanwhile.
+        executions_queue().enqueue_at(
+            wait.until, resume_execution, execution.pk, job_id=timer_job_id(execution.pk, step.pk), job_timeout=-1
+        )
     publish_state(execution.pk)
 
 

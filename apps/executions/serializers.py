@@ -100,3 +100,19 @@ class ExecutionCreateSerializer(serializers.Serializer):
         allow_null=True,
         help_text='A published version number; null = the latest published; "draft" = the draft (editors).',
     )
+
+
+class DecisionSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(
+        choices=["continue", "approve", "reject"],
+        required=False,
+        help_text='Default: "continue" for a confirm gate, "approve" for an approval gate.',
+    )
+
+
+RetrySerializer = type(
+    "RetrySerializer",
+    (serializers.Serializer,),
+    # "from" is a Python keyword, so the field cannot be a class attribute.
+    {"from": serializers.CharField(help_text="The key of the step to start again from.")},
+)

@@ -218,3 +218,16 @@ def execution_cancel(*, execution: Execution, user) -> None:
         from apps.executions.output import publish_state
 
         publish_state(execution.pk)
+
+
+# Decisions on a run live in gates.py; exported here so callers find every execution service in one place.
+from apps.executions.gates import execution_confirm, execution_retry_from, execution_skip_timer  # noqa: E402
+
+__all__ = [
+    "execution_cancel",
+    "execution_confirm",
+    "execution_retry_from",
+    "execution_skip_timer",
+    "execution_start",
+    "executions_queue",
+]

@@ -173,14 +173,19 @@ class Call:
 
     def summarise_request(self, method: str, url: httpx.URL, headers: dict[str, str], body: bytes, auth) -> None:
         self.write(f"→ {method} {url}\n")
+        shown: dict[str, str] = {}
         for name, value in headers.items():
             if name.lower() in self.prepared.secret_headers:
                 value = f"(credential “{self.prepared.credential_name}”)"
+            shown[name] = value
             self.write(f"  {name}: {value}\n")
         if auth is not None:
-            self.write(f"  Authorization: (credential “{self.prepared.credential_name}”, basic)\n")
+            shown["Authorization"] = f"(credential “{self.prepared.credential_name}”, basic)"
+            self.write(f"  Authorization: {shown['Authorization']}\n")
         if body:
             self.write(f"  ({len(body):,} bytes of body)\n")
+        # What the run's page shows as the request (the last hop): the credential only by name.
+        self.request_shown = {"method": method, "url": str(url), "headers": shown, "body_bytes": len(body)}
 
     def send(self, client: httpx.Client, method: str, url: httpx.URL, headers: dict, body: bytes, auth, *, hop: int):
         """Send to a checked address of url's host; the response is open (streaming)."""
@@ -307,6 +312,7 @@ class Call:
                 "json": parsed,
                 "body": text,
                 "body_truncated": truncated,
+                "request": getattr(self, "request_shown", None),
             },
             self.masker,
         )

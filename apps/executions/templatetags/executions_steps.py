@@ -1,0 +1,63 @@
+"""What a person may do on one step of a run, for the step partials (templates/executions/steps/)."""
+
+import json
+
+from django import template
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from apps.executions.gates import RETRYABLE, gate_of, may_approve
+from apps.runbooks.roles import EDIT, RUN
+
+register = template.Library()
+
+
+@register.simple_tag
+def step_actions(user, execution, step) -> dict:
+    """{decide: [decisions], skip: bool, retry: bool, approval_blocked: bool}; nothing for viewers.
+
+    The live socket renders steps without a request: without a user, no buttons (the page's next
+    full render, or the socket's own user, brings them).
+    """
+    actions = {"decide": [], "skip": False, "retry": False, "approval_blocked": False}
+    if user is None or not getattr(user, "is_authenticated", False):
+        return actions
+    if not user.has_perm(RUN, execution.runbook):
+        return actions
+    gate = gate_of(step) if step.status == "waiting" and execution.status == "waiting" else ""
+    if gate == "confirm":
+        actions["decide"] = ["continue", "reject"]
+    elif gate == "approval":
+        if may_approve(user, execution):
+            actions["decide"] = ["approve", "reject"]
+        else:
+            actions["decide"] = ["reject"]
+            actions["approval_blocked"] = True
+    elif gate == "timer":
+        actions["skip"] = True
+    actions["retry"] = (
+        execution.status in RETRYABLE
+        and step.status in ("failed", "cancelled", "timed_out")
+        and (not execution.draft or user.has_perm(EDIT, execution.runbook))
+    )
+    return actions
+
+
+@register.filter
+def pretty_json(value) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
+
+
+@register.filter
+def seconds_until(value) -> int:
+    """Whole seconds left until an ISO time (0 once past): the countdown's server-side start."""
+    moment = parse_datetime(str(value or ""))
+    if moment is None:
+        return 0
+    return max(0, int((moment - timezone.now()).total_seconds() + 0.999))
+
+
+@register.filter
+def iso_time(value):
+    """An ISO string from a result (JSON has no datetimes) back to a datetime for |date."""
+    return parse_datetime(str(value or ""))
