@@ -47,6 +47,8 @@ class IdListField(forms.Field):
 
     def prepare_value(self, value):
         if isinstance(value, (list, tuple)):
+            if isinstance(self.widget, forms.SelectMultiple):
+                return [str(item) for item in value]
             return ", ".join(str(item) for item in value)
         return value
 
@@ -54,9 +56,16 @@ class IdListField(forms.Field):
         if value in (None, "", []):
             return []
         if isinstance(value, str):
-            value = [part for part in re.split(r"[,\s]+", value) if part]
+            value = [value]
         if not isinstance(value, (list, tuple)):
             raise ValidationError("Enter a list of ids.")
+        # A select posts one id per value, a text field "1, 2": both become [1, 2].
+        value = [
+            part
+            for item in value
+            for part in (re.split(r"[,\s]+", item) if isinstance(item, str) else [item])
+            if part != ""
+        ]
         ids = []
         for item in value:
             if isinstance(item, bool):

@@ -129,13 +129,14 @@ KIND_FIELD_HELP = {
     "script": "Runs in a fresh container of the runbook's environment. Parameters arrive as environment variables.",
     "shell": "The shell that runs the script.",
     "timeout_seconds": "The step fails when it runs longer than this.",
-    "credentials": "Ids of credentials mounted under /run/secrets/, comma-separated.",
+    "credentials": "Mounted as files under /run/secrets/<name>, with RB_SECRET_<NAME>_FILE naming each; "
+    "masked in the output. Only credentials shared with you are listed.",
     "continue_on_error": "Carry on with the next block when this one fails.",
     "method": "HTTP method.",
     "url": "http:// or https:// URL; {{ params.NAME }} and {{ steps.KEY.result }} are filled in at run time.",
     "headers": "One “Name: value” per line.",
     "body": "Request body, sent as typed.",
-    "credential": "Id of a credential to authenticate with (optional).",
+    "credential": "Sent as a Bearer token, basic auth or its header, by the credential's kind (optional).",
     "expected_status": "Statuses that count as success, comma-separated, e.g. “200, 204”.",
     "follow_redirects": "Follow up to 3 redirects, each checked like the first URL.",
     "expression": "A Jinja expression over params and steps, e.g. steps.check.exit_code == 0.",
@@ -155,7 +156,30 @@ KIND_FIELD_LABELS = {
 }
 
 
-def block_forms(*, kind: str, prefix: str, block: Block | None = None, data=None) -> tuple[BlockMetaForm, KindForm]:
+def credential_choices(user, attached: list[int]) -> list[tuple[int, str]]:
+    """Credentials the user may attach, plus those already attached (by others), by name."""
+    from apps.credentials.models import Credential
+    from apps.credentials.selectors import credentials_visible_to
+
+    usable = list(credentials_visible_to(user).values_list("pk", "name", "kind")) if user is not None else []
+    known = {pk for pk, _, _ in usable}
+    # Someone else's attachment stays selectable, so saving other fields does not drop it.
+    kept = Credential.objects.filter(pk__in=[pk for pk in attached if pk not in known]).values_list(
+        "pk", "name", "kind"
+    )
+    return [(pk, f"{name} ({kind})") for pk, name, kind in sorted([*usable, *kept], key=lambda row: row[1])]
+
+
+def _attached_ids(config: dict) -> list[int]:
+    ids = config.get("credentials") or []
+    if config.get("credential"):
+        ids = [*ids, config["credential"]]
+    return [pk for pk in ids if isinstance(pk, int)]
+
+
+def block_forms(
+    *, kind: str, prefix: str, block: Block | None = None, data=None, user=None
+) -> tuple[BlockMetaForm, KindForm]:
     """The key/title form and the kind's config form of one block, sharing a prefix."""
     config = block.config if block is not None else default_config(kind)
     # The kind fields' prepare_value turns lists back into the "1, 2" text they parse.
@@ -166,6 +190,13 @@ def block_forms(*, kind: str, prefix: str, block: Block | None = None, data=None
     for name, field in kind_form.fields.items():
         field.help_text = field.help_text or KIND_FIELD_HELP.get(name, "")
         field.label = KIND_FIELD_LABELS.get(name, field.label)
+    if {"credentials", "credential"} & set(kind_form.fields):
+        # Operators pick credentials by name; the form still posts the ids the schema validates.
+        choices = credential_choices(user, _attached_ids(config))
+        if "credentials" in kind_form.fields:
+            kind_form.fields["credentials"].widget = forms.SelectMultiple(choices=choices, attrs={"size": 4})
+        if "credential" in kind_form.fields:
+            kind_form.fields["credential"].widget = forms.Select(choices=[("", "— none —"), *choices])
     if "markdown" in kind_form.fields:
         # Live preview of an instruction, the same sanitised rendering the runbook page uses.
         kind_form.fields["markdown"].widget.attrs.update(

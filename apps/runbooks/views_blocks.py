@@ -118,7 +118,7 @@ def block_new(request: HttpRequest, pk: int) -> HttpResponse:
             status=400,
         )
     prefix = f"new-{secrets.token_hex(4)}"
-    meta, kind_form = block_forms(kind=kind, prefix=prefix)
+    meta, kind_form = block_forms(kind=kind, prefix=prefix, user=request.user)
     context = {"runbook": runbook, "block": None, "kind": kind, "prefix": prefix, "meta": meta, "kind_form": kind_form}
     return _form_response(request, context, page_title=f"New {BlockKind(kind).label.lower()} block")
 
@@ -136,7 +136,7 @@ def block_create(request: HttpRequest, pk: int) -> HttpResponse:
             {"kind": kind, "kinds": BlockKind.choices, "runbook": runbook},
             status=400,
         )
-    meta, kind_form = block_forms(kind=kind, prefix=prefix, data=request.POST)
+    meta, kind_form = block_forms(kind=kind, prefix=prefix, data=request.POST, user=request.user)
     context = {"runbook": runbook, "block": None, "kind": kind, "prefix": prefix, "meta": meta, "kind_form": kind_form}
     title = f"New {BlockKind(kind).label.lower()} block"
     if not _bind_and_check(meta, kind_form):
@@ -194,7 +194,7 @@ def block_edit(request: HttpRequest, pk: int, block_pk: int) -> HttpResponse:
     runbook, block = _block_for(request, pk, block_pk)
     prefix = f"block-{block.pk}"
     data = request.POST if request.method == "POST" else None
-    meta, kind_form = block_forms(kind=block.kind, prefix=prefix, block=block, data=data)
+    meta, kind_form = block_forms(kind=block.kind, prefix=prefix, block=block, data=data, user=request.user)
     context = {
         "runbook": runbook, "block": block, "kind": block.kind, "prefix": prefix, "meta": meta, "kind_form": kind_form,
     }  # fmt: skip
