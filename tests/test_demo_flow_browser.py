@@ -234,7 +234,11 @@ def add_block(page, kind: str, key: str, fields: dict) -> None:
     form = page.locator("li[id^=block-new-] form").last
     form.locator("input[name$=-key]").fill(key)
     for name, value in fields.items():
-        form.locator(f"[name$=-{name}]").fill(value)
+        field = form.locator(f"[name$=-{name}]")
+        if field.evaluate("element => element.tagName") == "SELECT":
+            field.select_option(label=value)
+        else:
+            field.fill(value)
     form.locator("button[type=submit]").click()
     page.wait_for_selector(f"li[data-key={key}]")
 
@@ -319,7 +323,7 @@ def test_the_demo_flow_from_sign_in_to_rollback_with_a_viewer_who_cannot_run(sta
     runbook_id = number_in(author.url, r"/runbooks/(\d+)/")
     add_block(author, "instruction", "look", {"markdown": "Open the **status dashboard** and note the time."})
     add_block(author, "command", "probe", {"script": TICKS})
-    add_block(author, "api_call", "ask", {"url": status_server.url, "credential": str(credential_id)})
+    add_block(author, "api_call", "ask", {"url": status_server.url, "credential": "status-token (token)"})
     assert not author.locator(".blocks-empty").is_visible(), "no empty state beside the blocks"
     body = author.inner_text("main")
     assert "status dashboard" in body and "tick $i" in body and status_server.url in body
