@@ -93,3 +93,51 @@ def test_the_tap_passes_everything_through_without_a_marker():
     tap.close()
     assert "".join(written) == "a\nMARX\n\nMA"
     assert not tap.found
+
+
+def test_a_secret_written_to_the_outputs_file_is_masked_in_the_values(cast, make_runbook, docker_engine):
+    from apps.credentials.services import credential_create
+
+    secret = "s3cr3t-value-for-outputs"
+    credential = credential_create(user=cast.owner, name="token", kind="token", secret=secret)
+    script = 'echo "leak=before $(cat "$RB_SECRET_TOKEN_FILE") after" >> "$RB_OUTPUTS_FILE"'
+    execution = run_blocks(cast, make_runbook, [command("leak", script, credentials=[credential.pk])])
+    step = execution.steps.get()
+    assert execution.status == "succeeded", execution.error
+    assert step.result["values"] == {"leak": "before *** after"}
+
+
+def test_values_reach_a_later_api_call_template(cast, make_runbook, docker_engine, settings):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    paths = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            paths.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.RUNBOOKS_HTTP_ALLOWLIST = ["127.0.0.1/32"]
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/scale/{{{{ steps.publish.result.values.target }}}}"
+        execution = run_blocks(
+            cast,
+            make_runbook,
+            [
+                command("publish", 'echo "target=eu west/2" >> "$RB_OUTPUTS_FILE"'),
+                {"key": "call", "kind": "api_call", "config": {"method": "GET", "url": url, "expected_status": [204]}},
+            ],
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert execution.status == "succeeded", execution.error
+    # URL-quoted in the URL: the space and the slash cannot change the path's shape.
+    assert paths == ["/scale/eu%20west%2F2"]
