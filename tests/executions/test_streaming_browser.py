@@ -155,17 +155,26 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, docker_engine, browser, django_db_setup, django_db_blocker):
-    """One daphne and one worker for the module; each test makes its own users and runbook."""
+def prepared(tmp_path_factory, django_db_setup, django_db_blocker) -> Stack:
+    """The database and settings, once per module (a file SQLite database is migrated once)."""
+    with django_db_blocker.unblock():
+        return Stack(tmp_path_factory.mktemp("stream"))
+
+
+@pytest.fixture
+def stack(prepared, docker_engine, browser):
+    """A fresh daphne and worker per test: on PostgreSQL each test's flush recreates the content
+    types under new ids, which long-lived processes would still hold in their caches."""
     try:
         redis.Redis.from_url(REDIS_DB_URL, socket_connect_timeout=2).flushdb()
     except redis.RedisError as error:
         pytest.fail(f"Redis not reachable: {error}")
-    with django_db_blocker.unblock():
-        running = Stack(tmp_path_factory.mktemp("stream"))
-    running.start()
-    yield running
-    running.stop()
+    prepared.processes = []
+    prepared.port = free_port()
+    prepared.url = f"http://127.0.0.1:{prepared.port}"
+    prepared.start()
+    yield prepared
+    prepared.stop()
 
 
 @pytest.fixture
