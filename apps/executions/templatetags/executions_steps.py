@@ -10,6 +10,7 @@ from apps.executions.gates import RETRYABLE, gate_of, may_approve
 from apps.runbooks.roles import EDIT, RUN
 
 register = template.Library()
+RETRY_STEP_STATUSES = ("failed", "cancelled", "timed_out")
 
 
 @register.simple_tag
@@ -37,7 +38,7 @@ def step_actions(user, execution, step) -> dict:
         actions["skip"] = True
     actions["retry"] = (
         execution.status in RETRYABLE
-        and step.status in ("failed", "cancelled", "timed_out")
+        and step.status in RETRY_STEP_STATUSES
         and (not execution.draft or user.has_perm(EDIT, execution.runbook))
     )
     return actions
@@ -61,3 +62,12 @@ def seconds_until(value) -> int:
 def iso_time(value):
     """An ISO string from a result (JSON has no datetimes) back to a datetime for |date."""
     return parse_datetime(str(value or ""))
+
+
+@register.filter
+def may_offer_actions(step, execution) -> bool:
+    """Whether anyone could have a button on this step now: a waiting gate or timer, or a failed
+    step of a finished run. Only then does a live frame ask the server for this person's buttons."""
+    if step.status == "waiting":
+        return execution.status == "waiting"
+    return execution.status in RETRYABLE and step.status in RETRY_STEP_STATUSES
