@@ -86,7 +86,8 @@ def _require_run(user, execution: Execution) -> None:
 
 
 def _lock_waiting_step(execution: Execution, key: str) -> tuple[Execution, StepRun]:
-    locked = Execution.objects.select_for_update().select_related("triggered_by").get(pk=execution.pk)
+    # No select_related: PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
+    locked = Execution.objects.select_for_update().get(pk=execution.pk)
     step = StepRun.objects.select_for_update().filter(execution=locked, block_key=key).first()
     if step is None:
         raise InvalidInput({"key": [f"This run has no step “{key}”."]})
