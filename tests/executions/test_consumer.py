@@ -408,6 +408,7 @@ def test_state_changes_rerender_the_live_regions_and_the_final_state_closes_the_
         state = "".join(texts)
         assert "1 of 2 steps done" in state and "exit 0" in state
         assert re.search(rf'id="step-state-{second.pk}"[^>]*data-status="running"', state)
+        assert f'hx-swap-oob="innerHTML:#step-slot-{second.pk}"' in state, "each step's body is re-rendered too"
 
         await sync_to_async(StepRun.objects.filter(pk=second.pk).update)(
             status="failed", exit_code=3, finished_at=timezone.now()

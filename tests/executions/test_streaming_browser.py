@@ -183,7 +183,7 @@ def open_page(browser, stack):
 
     def make(username: str):
         context = browser.new_context(base_url=stack.url, viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(20000)
+        context.set_default_timeout(40000)
         contexts.append(context)
         page = context.new_page()
         # Count socket openings from the first script on: a reconnect shows as a second one.
@@ -219,7 +219,7 @@ def is_final(page) -> bool:
     return page.eval_on_selector("#execution-status", "element => element.dataset.final === '1'")
 
 
-def watch_until_final(page, timeout: float = 60) -> list[str]:
+def watch_until_final(page, timeout: float = 120) -> list[str]:
     """Output seen every 50 ms until the final state shows; distinct observations, in order."""
     seen: list[str] = []
     deadline = time.monotonic() + timeout

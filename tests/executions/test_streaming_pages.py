@@ -135,3 +135,24 @@ def test_a_running_page_connects_the_socket_and_a_final_one_does_not(cast, clien
     Execution.objects.filter(pk=execution.pk).update(status="succeeded", finished_at=timezone.now())
     html = client.get(f"/executions/{execution.pk}/").content.decode()
     assert "ws-connect" not in html and "hx-trigger" not in html
+
+
+def test_a_waiting_gate_shows_its_buttons_on_the_page_and_loads_them_from_a_live_frame(cast, client_for, make_runbook):
+    from apps.executions import fragments
+    from apps.executions.selectors import execution_steps
+    from apps.executions.services import execution_start
+    from tests.executions.conftest import run_now
+
+    gate = {"key": "gate", "kind": "instruction", "config": {"markdown": "Check first.", "gate": "confirm"}}
+    runbook = make_runbook(cast.owner, [gate])
+    execution = run_now(execution_start(runbook=runbook, user=cast.runner))
+    step = execution.steps.get()
+    assert step.status == "waiting"
+    html = client_for(cast.runner).get(f"/executions/{execution.pk}/").content.decode()
+    slot = html[html.index(f'id="step-slot-{step.pk}"') :]
+    assert "Waiting for someone with run rights to continue." in slot and 'value="continue"' in slot
+    assert 'value="continue"' not in client_for(cast.viewer).get(f"/executions/{execution.pk}/").content.decode()
+    # The socket's frame is rendered for nobody: no buttons in it, a loader that asks with the viewer's session.
+    frame = fragments.state_frame(execution, execution_steps(execution))
+    assert f'hx-swap-oob="innerHTML:#step-slot-{step.pk}"' in frame
+    assert f'hx-get="/executions/{execution.pk}/steps/{step.pk}/actions"' in frame and "<button" not in frame
