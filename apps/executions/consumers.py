@@ -194,7 +194,9 @@ class ExecutionConsumer(AsyncWebsocketConsumer):
         """Frames for every stored chunk after what was sent, then the state if it changed."""
         from apps.executions.models import Execution
 
-        execution = Execution.objects.select_related("runbook").get(pk=self.execution_id)
+        execution = Execution.objects.select_related("runbook", "triggered_by").filter(pk=self.execution_id).first()
+        if execution is None:
+            return [], True  # deleted under us (a test clean-up, an admin): nothing more will come
         steps = execution_steps(execution)
         self.step_ids = {step.pk for step in steps}
         frames: list[str] = []

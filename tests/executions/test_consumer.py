@@ -438,3 +438,18 @@ def test_a_finished_execution_sends_its_backlog_and_closes(cast, execution, clie
         assert closed == {"type": "websocket.close", "code": 1000}
 
     run(scenario)
+
+
+def test_an_execution_deleted_under_an_open_socket_closes_it_cleanly(cast, execution, viewer_headers):
+    async def scenario():
+        socket = communicator(execution, viewer_headers)
+        await socket.connect()
+        await frames_until(socket, lambda text: 'id="execution-status"' in text)
+        pk = execution.pk
+        await sync_to_async(Execution.objects.filter(pk=pk).delete)()
+        await sync_to_async(publish_chunk)(pk, 0, 0, "orphan\n")
+        await sync_to_async(publish_state)(pk)
+        texts, closed = await frames_until(socket, lambda text: False, timeout=5)
+        assert texts == [] and closed["code"] in (1000, 4404)
+
+    run(scenario)
