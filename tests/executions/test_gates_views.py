@@ -220,3 +220,19 @@ def test_a_live_frame_loads_the_buttons_only_where_there_could_be_some(waiting, 
     loader = f'hx-get="/executions/{execution.pk}/steps/{gate_step.pk}/actions"'
     assert loader in body_of(execution, "gate", None)
     assert "hx-get" not in body_of(execution, "after", None)
+
+
+def test_the_run_page_links_a_retry_to_its_original_and_decides_in_place(waiting, cast, client_for):
+    execution = waiting([gate("first", "none"), gate("gate", "approval")], starter=cast.runner)
+    editor = client_for(cast.editor)
+    page = editor.get(f"/executions/{execution.pk}/").content.decode()
+    assert "Needs approval by a runner other than <strong>runner</strong>." in page and 'value="approve"' in page
+    # From the page with htmx: the execution region comes back in place, showing the decision.
+    region = editor.post(
+        f"/executions/{execution.pk}/decide", {"step": "gate", "decision": "reject"}, headers={"HX-Request": "true"}
+    ).content.decode()
+    assert f'id="execution-{execution.pk}"' in region and "✘ Rejected" in region and "Retry from here" in region
+    editor.post(f"/executions/{execution.pk}/retry", {"from": "gate"})
+    retry = Execution.objects.exclude(pk=execution.pk).get()
+    page = client_for(cast.viewer).get(f"/executions/{retry.pk}/").content.decode()
+    assert f'<a href="/executions/{execution.pk}/">run #{execution.pk}</a>' in page
