@@ -71,3 +71,10 @@ def may_offer_actions(step, execution) -> bool:
     if step.status == "waiting":
         return execution.status == "waiting"
     return execution.status in RETRYABLE and step.status in RETRY_STEP_STATUSES
+
+
+@register.filter
+def countdown_text(value) -> str:
+    """What static/js/executions.js shows each second, so the first paint matches the ticking."""
+    left = seconds_until(value)
+    return f"{left // 60} min {left % 60:02d} s" if left >= 60 else f"{left} s"
