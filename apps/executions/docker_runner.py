@@ -39,7 +39,9 @@ TMPFS = {
     "/tmp": "rw,nosuid,nodev,size=64m",  # noqa: S108 - a fresh tmpfs inside the container, not the host's /tmp
     "/run/secrets": "rw,nosuid,nodev,size=1m,mode=0700,uid=65534,gid=65534",
 }
-READ_POLL_SECONDS = 0.25
+# How long a quiet step waits before the sink may store what it batched: short, so the tail of a
+# burst reaches the page within ~50 ms instead of waiting for the next output.
+READ_POLL_SECONDS = 0.05
 STREAM_NAMES = {1: "stdout", 2: "stderr"}
 
 

@@ -17,8 +17,13 @@ SECRET = "tok-7d1e9b3a-payments"
 LABEL = "runbooks.execution"
 
 
+def this_run(execution_id) -> list[str]:
+    # Execution ids repeat across test databases (xdist workers) sharing one engine: add the instance.
+    return [f"{LABEL}={execution_id}", f"{INSTANCE_LABEL}={instance_id()}"]
+
+
 def containers_of(docker_engine, execution_id) -> list:
-    return docker_engine.containers.list(all=True, filters={"label": f"{LABEL}={execution_id}"})
+    return docker_engine.containers.list(all=True, filters={"label": this_run(execution_id)})
 
 
 class ContainerCapture(threading.Thread):
@@ -28,7 +33,7 @@ class ContainerCapture(threading.Thread):
         super().__init__(daemon=True)
         self.docker_engine = docker_engine
         # This run's label value: other runs may have containers on the same engine meanwhile.
-        self.label = f"{LABEL}={execution.pk}"
+        self.label = this_run(execution.pk)
         self.attrs = None
         self.stop = threading.Event()
 

@@ -92,7 +92,8 @@ def test_it_removes_containers_of_reaped_and_finished_runs_only(running, docker_
                   (("lost", lost), ("alive", alive), ("finished", finished))}  # fmt: skip
     try:
         reap_expired()
-        remaining = {container.id for container in docker_engine.containers.list(all=True, filters={"label": LABEL})}
+        mine = {"label": [LABEL, f"{INSTANCE_LABEL}={instance_id()}"]}
+        remaining = {container.id for container in docker_engine.containers.list(all=True, filters=mine)}
         assert containers["lost"].id not in remaining
         assert containers["finished"].id not in remaining
         assert containers["alive"].id in remaining
@@ -213,13 +214,21 @@ def test_a_worker_killed_mid_step_leaves_an_incomplete_run_and_no_container(dock
         _manage("migrate", "--no-input", env=env, timeout=300)
     output = _manage("shell", "-c", SETUP, env=env)
     execution_id = int(output.split("EXECUTION", 1)[1].strip())
+    # Execution ids repeat across the test databases of parallel workers sharing this Docker
+    # engine: the workers' installation label tells their containers apart.
+    instance = (
+        _manage("shell", "-c", "from apps.executions.docker_runner import instance_id; print(instance_id())", env=env)
+        .strip()
+        .splitlines()[-1]
+    )
+    ours = {"label": [f"{LABEL}={execution_id}", f"{INSTANCE_LABEL}={instance}"]}
     workers = []
     try:
         workers.append(_start_worker(env, f"kill-test-1-{uuid.uuid4().hex[:8]}", tmp_path / "worker-1.log"))
 
         def step_running_with_container():
             step = database.row("executions_steprun", "execution_id = ?", (execution_id,))
-            containers = docker_engine.containers.list(filters={"label": f"{LABEL}={execution_id}"})
+            containers = docker_engine.containers.list(filters=ours)
             return step if step and step["status"] == "running" and containers else None
 
         step = _wait_for(step_running_with_container, 60, "the step to run in a container")
@@ -238,7 +247,7 @@ def test_a_worker_killed_mid_step_leaves_an_incomplete_run_and_no_container(dock
         assert time.monotonic() - killed_at <= 60
         assert execution["error"] == lost_message("slow")
         _wait_for(
-            lambda: not docker_engine.containers.list(all=True, filters={"label": f"{LABEL}={execution_id}"}),
+            lambda: not docker_engine.containers.list(all=True, filters=ours),
             15,
             "the step's container to be removed",
         )
@@ -262,5 +271,5 @@ def test_a_worker_killed_mid_step_leaves_an_incomplete_run_and_no_container(dock
                     worker.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     os.kill(worker.pid, signal.SIGKILL)
-        for container in docker_engine.containers.list(all=True, filters={"label": f"{LABEL}={execution_id}"}):
+        for container in docker_engine.containers.list(all=True, filters=ours):
             container.remove(force=True)
