@@ -1,3 +1,5 @@
+import os
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -18,5 +20,12 @@ STORAGES = {
 WHITENOISE_AUTOREFRESH = True
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/15")
 RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600} for name in ("default", "executions")}
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+# Parallel pytest workers share one Redis and number executions alike: a prefix per worker keeps
+# one worker's "execution-1" group from receiving the other's messages.
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"asgi-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"},
+    }
+}
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
