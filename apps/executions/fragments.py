@@ -56,8 +56,11 @@ def progress_of(steps: list[StepRun]) -> dict:
 
 
 def state_context(execution: Execution, steps: list[StepRun]) -> dict:
+    from apps.executions.views import duration_of
+
     return {
         "execution": execution,
+        "duration": duration_of(execution.started_at, execution.finished_at),
         "step_states": [{"step": step, "duration": _duration(step)} for step in steps],
         "progress": progress_of(steps),
     }

@@ -1,0 +1,34 @@
+"""A run that ends while its page is open loses its Cancel button and shows its duration, live."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from apps.executions.fragments import state_frame
+from apps.executions.models import Execution, StepRun
+
+
+def make_execution(cast, status: str) -> Execution:
+    started = timezone.now() - timedelta(seconds=3)
+    execution = Execution.objects.create(
+        runbook=cast.runbook, draft=True, snapshot={"blocks": []}, status=status, triggered_by=cast.runner,
+        started_at=started, finished_at=started + timedelta(seconds=2) if status == "succeeded" else None,
+    )  # fmt: skip
+    StepRun.objects.create(execution=execution, position=0, block_key="restart", kind="command", status=status)
+    return execution
+
+
+def test_the_final_frame_removes_the_cancel_controls_and_fills_the_duration(cast):
+    execution = make_execution(cast, "succeeded")
+    frame = state_frame(execution, list(execution.steps.all()))
+    assert '<div id="execution-controls" hx-swap-oob="true"></div>' in frame
+    assert '<dd id="execution-duration" hx-swap-oob="true">2.0 s</dd>' in frame
+
+
+def test_a_running_frame_leaves_the_viewers_own_controls_alone(cast, client_for):
+    execution = make_execution(cast, "running")
+    frame = state_frame(execution, list(execution.steps.all()))
+    assert 'id="execution-controls"' not in frame
+    page = client_for(cast.runner).get(f"/executions/{execution.pk}/").content.decode()
+    assert '<div id="execution-controls">' in page and "Cancel run…" in page
+    assert 'id="execution-duration"' in page
