@@ -9,35 +9,23 @@ step lands in test-artifacts/flow/.
 """
 
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import redis
-from django.db import connection
 
-BASE_DIR = Path(__file__).resolve().parents[1]
+from tests.live_stack import BASE_DIR, Stack
+
 SHOTS = BASE_DIR / "test-artifacts" / "flow"
 REDIS_DB_URL = "redis://127.0.0.1:6379/10"
 SECRET = f"flow-secret-{uuid.uuid4().hex}"
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.django_db(transaction=True)]
 
-SETTINGS = """
-from runbooks_site.settings.test import *  # noqa
-CHANNEL_LAYERS = {{"default": {{"BACKEND": "channels_redis.core.RedisChannelLayer",
-                  "CONFIG": {{"hosts": [REDIS_URL], "prefix": "{prefix}"}}}}}}
-WHITENOISE_USE_FINDERS = True  # static files straight from the apps: no collectstatic for a test
-RUNBOOKS_HTTP_ALLOWLIST = ["127.0.0.1"]  # the API call block's target is this test's own server
-"""
+EXTRA_SETTINGS = "RUNBOOKS_HTTP_ALLOWLIST = [\"127.0.0.1\"]  # the API call block's target is this test's own server"
 
 ACCOUNTS = """
 from django.contrib.auth import get_user_model
@@ -46,93 +34,6 @@ User.objects.create_user(username="ana-{tag}", password="ana-pw", email="ana@exa
 User.objects.create_user(username="sam-{tag}", password="sam-pw", email="sam@example.com", is_staff=True)
 User.objects.create_user(username="vic-{tag}", password="vic-pw", email="vic@example.com")
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def database_url() -> str | None:
-    """The test database for PostgreSQL; None for SQLite (the stack then migrates a file database)."""
-    if connection.vendor != "postgresql":
-        return None
-    settings_dict = connection.settings_dict
-    return "postgres://{USER}:{PASSWORD}@{HOST}:{PORT}/{NAME}".format(
-        **{key: settings_dict.get(key) or "" for key in ("USER", "PASSWORD", "HOST", "NAME")},
-        PORT=settings_dict.get("PORT") or 5432,
-    )
-
-
-class Stack:
-    """daphne + a worker on one database; `manage(...)` runs management commands against it."""
-
-    def __init__(self, tmp_path: Path):
-        self.tmp_path = tmp_path
-        self.processes: list[subprocess.Popen] = []
-        prefix = f"flow-test-{uuid.uuid4().hex[:10]}"
-        (tmp_path / "flow_test_settings.py").write_text(SETTINGS.format(prefix=prefix))
-        url = database_url() or f"sqlite:///{tmp_path / 'flow.sqlite3'}"
-        self.env = {
-            **os.environ,
-            "PYTHONPATH": f"{tmp_path}{os.pathsep}{BASE_DIR}",
-            "DJANGO_SETTINGS_MODULE": "flow_test_settings",
-            "DATABASE_URL": url,
-            "REDIS_URL": REDIS_DB_URL,
-            "PYTHONUNBUFFERED": "1",
-        }
-        if url.startswith("sqlite"):
-            self.manage("migrate", "--no-input", timeout=300)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def manage(self, *args, timeout: float = 120) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=BASE_DIR,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
-        return result.stdout
-
-    def spawn(self, name: str, command: list[str]) -> None:
-        log = (self.tmp_path / f"{name}.log").open("w")
-        self.processes.append(
-            subprocess.Popen(
-                command, cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        )
-
-    def log(self, name: str) -> str:
-        return (self.tmp_path / f"{name}.log").read_text()[-3000:]
-
-    def start(self) -> None:
-        daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
-        self.spawn("daphne", [*daphne, "runbooks_site.asgi:application"])
-        worker = [sys.executable, "manage.py", "worker", "--redis-wait", "5", "--name", f"flow-{uuid.uuid4().hex[:8]}"]
-        self.spawn("worker", worker)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.2)  # nothing to await: daphne announces readiness only by listening
-        pytest.fail("daphne did not start:\n" + self.log("daphne"))
-
-    def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
 
 
 class StatusServer:
@@ -170,7 +71,7 @@ def stack(tmp_path, docker_engine, browser, django_db_blocker):
     except redis.RedisError as error:
         pytest.fail(f"Redis not reachable: {error}")
     with django_db_blocker.unblock():
-        running = Stack(tmp_path)
+        running = Stack(tmp_path, name="flow", redis_url=REDIS_DB_URL, extra_settings=EXTRA_SETTINGS)
     running.start()
     yield running
     running.stop()

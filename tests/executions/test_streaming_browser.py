@@ -7,31 +7,20 @@ database of their own, with a Redis db and a channel-layer prefix nobody else us
 
 import itertools
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 import redis
-from django.db import connection
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+from tests.live_stack import Stack
+
 REDIS_DB_URL = "redis://127.0.0.1:6379/12"
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.django_db(transaction=True)]
 
-SETTINGS = """
-from runbooks_site.settings.test import *  # noqa
-CHANNEL_LAYERS = {{"default": {{"BACKEND": "channels_redis.core.RedisChannelLayer",
-                  "CONFIG": {{"hosts": [REDIS_URL], "prefix": "{prefix}"}}}}}}
-WHITENOISE_USE_FINDERS = True  # static files straight from the apps: no collectstatic for a test
-RUNBOOKS_STREAM_RECHECK_SECONDS = 1.0
-"""
+EXTRA_SETTINGS = "RUNBOOKS_STREAM_RECHECK_SECONDS = 1.0"
 
 SETUP = """
 import itertools
@@ -60,80 +49,11 @@ print("SETUP" + json.dumps({{"runbook": runbook.pk, "users": {{k: v.username for
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def database_url() -> str | None:
-    """The test database for PostgreSQL; None for SQLite (the stack then migrates a file database)."""
-    if connection.vendor != "postgresql":
-        return None
-    settings_dict = connection.settings_dict
-    return "postgres://{USER}:{PASSWORD}@{HOST}:{PORT}/{NAME}".format(
-        **{key: settings_dict.get(key) or "" for key in ("USER", "PASSWORD", "HOST", "NAME")},
-        PORT=settings_dict.get("PORT") or 5432,
-    )
-
-
-class Stack:
-    """daphne + a worker on one database; `manage(...)` runs management commands against it."""
+class StreamStack(Stack):
+    """The live stack, plus a runbook of one command block to run on it."""
 
     def __init__(self, tmp_path: Path):
-        self.tmp_path = tmp_path
-        self.processes: list[subprocess.Popen] = []
-        prefix = f"stream-test-{uuid.uuid4().hex[:10]}"
-        (tmp_path / "stream_test_settings.py").write_text(SETTINGS.format(prefix=prefix))
-        url = database_url() or f"sqlite:///{tmp_path / 'stream.sqlite3'}"
-        self.env = {
-            **os.environ,
-            "PYTHONPATH": f"{tmp_path}{os.pathsep}{BASE_DIR}",
-            "DJANGO_SETTINGS_MODULE": "stream_test_settings",
-            "DATABASE_URL": url,
-            "REDIS_URL": REDIS_DB_URL,
-            "PYTHONUNBUFFERED": "1",
-        }
-        if url.startswith("sqlite"):
-            self.manage("migrate", "--no-input", timeout=300)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def manage(self, *args, timeout: float = 120) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=BASE_DIR,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
-        return result.stdout
-
-    def spawn(self, name: str, command: list[str]) -> subprocess.Popen:
-        log = (self.tmp_path / f"{name}.log").open("w")
-        process = subprocess.Popen(
-            command, cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.processes.append(process)
-        return process
-
-    def start(self) -> None:
-        daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
-        self.spawn("daphne", [*daphne, "runbooks_site.asgi:application"])
-        self.spawn(
-            "worker",
-            [sys.executable, "manage.py", "worker", "--redis-wait", "5", "--name", f"stream-{uuid.uuid4().hex[:8]}"],
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        pytest.fail("daphne did not start:\n" + (self.tmp_path / "daphne.log").read_text()[-3000:])
+        super().__init__(tmp_path, name="stream", redis_url=REDIS_DB_URL, extra_settings=EXTRA_SETTINGS)
 
     def setup(
         self, *, script: str, tag: str = "", secret: str = "unused-secret", with_credential: bool = False
@@ -143,22 +63,12 @@ class Stack:
         out = self.manage("shell", "-c", SETUP.format(tag=tag, secret=secret, config=config))
         return json.loads(out.split("SETUP", 1)[1])
 
-    def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-
 
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory, django_db_setup, django_db_blocker) -> Stack:
+def prepared(tmp_path_factory, django_db_setup, django_db_blocker) -> StreamStack:
     """The database and settings, once per module (a file SQLite database is migrated once)."""
     with django_db_blocker.unblock():
-        return Stack(tmp_path_factory.mktemp("stream"))
+        return StreamStack(tmp_path_factory.mktemp("stream"))
 
 
 @pytest.fixture
@@ -169,9 +79,7 @@ def stack(prepared, docker_engine, browser):
         redis.Redis.from_url(REDIS_DB_URL, socket_connect_timeout=2).flushdb()
     except redis.RedisError as error:
         pytest.fail(f"Redis not reachable: {error}")
-    prepared.processes = []
-    prepared.port = free_port()
-    prepared.url = f"http://127.0.0.1:{prepared.port}"
+    prepared.use_new_port()
     prepared.start()
     yield prepared
     prepared.stop()
