@@ -12,8 +12,9 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from apps.core.errors import InvalidInput
 from apps.credentials import services
-from apps.credentials.models import Credential
+from apps.credentials.models import Credential, CredentialGroupObjectPermission, CredentialUserObjectPermission
 from apps.credentials.selectors import runbooks_using_credential
+from apps.runbooks.admin import ObjectPermissionAdmin
 
 EDITED_FIELDS = ["name", "kind", "username", "header_name", "description"]
 
@@ -81,3 +82,17 @@ class CredentialAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj) -> None:
         services.credential_delete(credential=obj, user=request.user)
+
+
+@admin.register(CredentialUserObjectPermission)
+class CredentialUserObjectPermissionAdmin(ObjectPermissionAdmin):
+    list_display = ["content_object", "user", "permission"]
+    search_fields = ["content_object__name", "user__username"]
+    list_select_related = [*ObjectPermissionAdmin.list_select_related, "user"]
+
+
+@admin.register(CredentialGroupObjectPermission)
+class CredentialGroupObjectPermissionAdmin(ObjectPermissionAdmin):
+    list_display = ["content_object", "group", "permission"]
+    search_fields = ["content_object__name", "group__name"]
+    list_select_related = [*ObjectPermissionAdmin.list_select_related, "group"]
