@@ -277,7 +277,8 @@ def runbook_run(request: HttpRequest, pk: int) -> HttpResponse:
         "runbook": runbook,
         "run": run,
         "version": version,
-        "block": block,
+        # Not "block": inside {% block %} tags Django's context names the template block that way.
+        "block_key": block,
         "fields": fields,
         "errors": errors,
         "nav": "runbooks",

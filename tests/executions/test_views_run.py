@@ -171,3 +171,16 @@ def test_a_runbook_without_environment_says_so(cast, client_for, db):
     answer = client_for(cast.editor).post(run_url(runbook), {})
     assert answer.status_code == 400
     assert "no default one" in answer.content.decode()
+
+
+def test_a_block_link_with_parameters_keeps_the_block_through_the_form(cast, client_for, runbook):
+    """The Run button of one block on a runbook with parameters leads here; the form must post that key."""
+    client = client_for(cast.runner)
+    page = client.get(run_url(runbook) + "?run-block=restart&HOST=db-1").content.decode()
+    assert 'name="run-block" value="restart"' in page
+    assert "Only the block <code>restart</code> runs." in page
+    assert "Block Node" not in page
+    answer = client.post(run_url(runbook), {"run-block": "restart", "param-HOST": "db-1", "param-MODE": "soft"})
+    execution = Execution.objects.get()
+    assert answer.status_code == 302
+    assert (execution.mode, execution.block_key) == ("block", "restart")
