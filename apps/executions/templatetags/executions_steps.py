@@ -78,3 +78,10 @@ def countdown_text(value) -> str:
     """What static/js/executions.js shows each second, so the first paint matches the ticking."""
     left = seconds_until(value)
     return f"{left // 60} min {left % 60:02d} s" if left >= 60 else f"{left} s"
+
+
+@register.filter
+def published_values(step) -> dict:
+    """steps.<key>.result.values; `step.result.values` in a template would call dict.values when absent."""
+    values = (step.result or {}).get("values") if isinstance(step.result, dict) else None
+    return values if isinstance(values, dict) else {}
