@@ -7,7 +7,9 @@ start. The step that was running is marked failed and is never re-run: it may ha
 
 import logging
 import threading
+from datetime import timedelta
 
+import redis
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
@@ -18,6 +20,12 @@ from apps.executions.output import publish_state
 logger = logging.getLogger(__name__)
 
 REAP_INTERVAL_SECONDS = 15
+# A queued run normally starts within a second; after this long without a job behind it, it never will.
+QUEUED_GRACE_SECONDS = 120
+LOST_IN_QUEUE = (
+    "The queued run was lost before any worker started it (Redis was restarted or flushed, or the job "
+    "failed to load); nothing ran. Start it again."
+)
 EXECUTION_LABEL = "runbooks.execution"
 
 
@@ -89,13 +97,55 @@ def _remove_containers(*, execution_ids: set[int] | None) -> list[str]:
     return removed
 
 
+def _job_is_gone(execution_id: int) -> bool:
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job, JobStatus
+
+    from apps.executions.services import executions_queue
+
+    try:
+        job = Job.fetch(f"execution-{execution_id}", connection=executions_queue().connection)
+    except NoSuchJobError:
+        return True
+    except redis.RedisError:
+        return False  # Redis down: nothing can be told, and nothing could have started either
+    return job.get_status(refresh=False) in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+
+
+def execution_mark_lost_in_queue(*, execution_id: int) -> bool:
+    """A queued run whose job vanished: nothing ran, so every step is skipped. False if it started."""
+    now = timezone.now()
+    with transaction.atomic():
+        execution = Execution.objects.select_for_update().filter(pk=execution_id).first()
+        if execution is None or execution.status != ExecutionStatus.QUEUED:
+            return False
+        StepRun.objects.filter(execution=execution, status=StepStatus.PENDING).update(
+            status=StepStatus.SKIPPED, finished_at=now
+        )
+        execution.status, execution.error, execution.finished_at = ExecutionStatus.INCOMPLETE, LOST_IN_QUEUE, now
+        execution.save(update_fields=["status", "error", "finished_at"])
+        audit_record(
+            actor="reaper", action="execution.finish", obj=execution,
+            detail={"status": ExecutionStatus.INCOMPLETE, "error": LOST_IN_QUEUE},
+        )  # fmt: skip
+    publish_state(execution_id)
+    return True
+
+
 def reap_expired(now=None) -> list[int]:
-    """Runs whose lease expired become incomplete; their and finished runs' containers are removed."""
+    """Runs whose lease expired, or whose queued job is gone, become incomplete; their and finished
+    runs' containers are removed."""
     now = now or timezone.now()
     expired = list(
         Execution.objects.filter(status=ExecutionStatus.RUNNING, lease_expires_at__lt=now).values_list("pk", flat=True)
     )
     reaped = [execution_id for execution_id in expired if execution_mark_incomplete(execution_id=execution_id)]
+    stale_queued = Execution.objects.filter(
+        status=ExecutionStatus.QUEUED, created_at__lt=now - timedelta(seconds=QUEUED_GRACE_SECONDS)
+    ).values_list("pk", flat=True)
+    for execution_id in list(stale_queued):
+        if _job_is_gone(execution_id) and execution_mark_lost_in_queue(execution_id=execution_id):
+            reaped.append(execution_id)
     # After marking: a finished run's containers are all leftovers, whoever started them.
     _remove_containers(execution_ids=None)
     return reaped
