@@ -88,6 +88,17 @@ class RoleScheme:
             else:
                 remove_perm(codename, principal, obj)
 
+    def grant(self, obj, principal, role: str | None) -> str | None:
+        """Give `principal` exactly `role` on `obj` (None revokes), keeping an owner; call inside a
+        transaction. Returns the role held before, so the caller can audit a real change."""
+        self.check_role(role)
+        type(obj).objects.select_for_update(of=("self",)).get(pk=obj.pk)
+        label = principal_label(principal)
+        previous = next((entry["role"] for entry in self.access_entries(obj) if entry["principal"] == label), None)
+        self.set_role(obj, principal, role)
+        self.require_an_owner(obj)
+        return previous
+
     def require_an_owner(self, obj) -> None:
         """Call after a change, inside its transaction: raising rolls the change back."""
         owner_codename = self.all_codenames[-1]

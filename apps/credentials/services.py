@@ -210,16 +210,11 @@ def credential_delete(*, credential: Credential, user) -> None:
 @transaction.atomic
 def credential_grant(*, credential: Credential, actor, principal, role: str | None) -> None:
     """Give `principal` (User or Group) exactly `role`; None revokes. At least one owner must remain."""
-    ROLES.check_role(role)
-    Credential.objects.select_for_update().get(pk=credential.pk)
-    label = principal_label(principal)
-    previous = next((entry["role"] for entry in ROLES.access_entries(credential) if entry["principal"] == label), None)
-    ROLES.set_role(credential, principal, role)
-    ROLES.require_an_owner(credential)
+    previous = ROLES.grant(credential, principal, role)
     if previous != role:
         audit_record(
             actor=actor, action="credential.share", obj=credential,
-            detail={"principal": label, "role": role, "previous": previous},
+            detail={"principal": principal_label(principal), "role": role, "previous": previous},
         )  # fmt: skip
 
 

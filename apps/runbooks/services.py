@@ -359,16 +359,11 @@ def block_move(*, block: Block, user, revision, offset: int) -> None:
 @transaction.atomic
 def runbook_grant(*, runbook: Runbook, actor, principal, role: str | None) -> None:
     """Give `principal` (User or Group) exactly `role` on the runbook; None revokes every role."""
-    ROLES.check_role(role)
-    Runbook.objects.select_for_update(of=("self",)).get(pk=runbook.pk)
-    label = principal_label(principal)
-    previous = next((entry["role"] for entry in ROLES.access_entries(runbook) if entry["principal"] == label), None)
-    ROLES.set_role(runbook, principal, role)
-    ROLES.require_an_owner(runbook)
+    previous = ROLES.grant(runbook, principal, role)
     if previous != role:
         audit_record(
             actor=actor, action="role.revoke" if role is None else "role.grant", obj=runbook,
-            detail={"principal": label, "role": role, "previous": previous},
+            detail={"principal": principal_label(principal), "role": role, "previous": previous},
         )  # fmt: skip
 
 
