@@ -265,9 +265,24 @@ def _suspend(execution: Execution, step: StepRun, position: int, outcome: StepOu
 
         # A fixed id: skipping the timer unschedules it. Nothing else holds the run meanwhile.
         executions_queue().enqueue_at(
-            wait.until, resume_execution, execution.pk, job_id=timer_job_id(execution.pk, step.pk), job_timeout=-1
-        )
+            timer_due(wait.until), resume_execution, execution.pk, job_id=timer_job_id(execution.pk, step.pk),
+            job_timeout=-1,
+        )  # fmt: skip
     publish_state(execution.pk)
+
+
+def timer_due(until):
+    """When to schedule a timer's continuation: RQ's scheduler keeps whole seconds (it truncates),
+    so a continuation scheduled at 12:00:00.9 would come at 12:00:00, before the timer is over,
+    find it still running and leave the run waiting with nothing left to wake it. Round up."""
+    if until.microsecond:
+        return until.replace(microsecond=0) + timedelta(seconds=1)
+    return until
+
+
+# A continuation this early still counts (clocks of the scheduler's and this worker's hosts differ
+# a little): going back to waiting would leave the run with nothing to resume it.
+TIMER_EARLY_TOLERANCE = timedelta(seconds=1)
 
 
 def _waiting_step_ready(step: StepRun) -> bool:
@@ -277,7 +292,7 @@ def _waiting_step_ready(step: StepRun) -> bool:
         from django.utils.dateparse import parse_datetime
 
         until = parse_datetime(wait["until"])
-        return until is not None and until <= timezone.now()
+        return until is not None and until <= timezone.now() + TIMER_EARLY_TOLERANCE
     return False
 
 

@@ -64,7 +64,8 @@ def test_a_timer_waits_with_its_resume_scheduled_in_redis(waiting_timer, queue):
     job_id = timer_job_id(execution.pk, step.pk)
     assert job_id in queue.scheduled_job_registry.get_job_ids()
     scheduled = queue.scheduled_job_registry.get_scheduled_time(job_id)
-    assert abs((scheduled - until).total_seconds()) < 1.5
+    # Never before the timer ends (RQ keeps whole seconds: the engine rounds up), at most 1 s after.
+    assert timedelta(0) <= scheduled - until < timedelta(seconds=1)
     job = queue.fetch_job(job_id)
     assert (job.func_name, job.args) == ("apps.executions.jobs.resume_execution", (execution.pk,))
 
@@ -75,6 +76,28 @@ def test_a_resume_before_the_time_puts_the_run_back_to_waiting(waiting_timer):
     execution.refresh_from_db()
     step.refresh_from_db()
     assert (execution.status, step.status) == ("waiting", "waiting")
+
+
+def test_the_due_time_of_a_continuation_is_rounded_up_to_a_whole_second():
+    from apps.executions.engine import timer_due
+
+    moment = timezone.now().replace(microsecond=0)
+    assert timer_due(moment) == moment
+    assert timer_due(moment + timedelta(microseconds=900_000)) == moment + timedelta(seconds=1)
+    assert timer_due(moment + timedelta(microseconds=1)) == moment + timedelta(seconds=1)
+
+
+def test_a_continuation_a_little_early_still_ends_the_timer(waiting_timer):
+    # Another host's scheduler clock may run a little ahead: the run must not go back to waiting
+    # with nothing left to wake it.
+    from apps.executions.models import StepRun
+
+    execution, step = waiting_timer(600)
+    until = timezone.now() + timedelta(milliseconds=500)
+    StepRun.objects.filter(pk=step.pk).update(result={"wait": {"reason": "timer", "until": until.isoformat()}})
+    resume_execution(execution.pk)
+    execution.refresh_from_db()
+    assert execution.status == "succeeded"
 
 
 def test_the_scheduled_resume_continues_the_run_once_the_time_came(waiting_timer):
