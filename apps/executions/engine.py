@@ -59,30 +59,23 @@ class DecryptedCredential:
 
 
 class Heartbeat(threading.Thread):
-    """Renews the run's lease while the walk holds it; exits the process if its worker died.
+    """Renews the run's lease while the walk holds it.
 
-    RQ runs jobs in a forked work horse in its own process group, so a SIGKILLed worker leaves the
-    horse running on. Without its worker nobody would report the job, so the horse stops renewing
-    and exits; the reaper then marks the run incomplete and removes its container.
+    The worker runs jobs in its own process (apps.core.workers), so a worker killed even by SIGKILL
+    takes its walk and this thread with it: the lease runs out and the reaper marks the run
+    incomplete and removes its container.
     """
 
     def __init__(self, execution_id: int, name: str):
         super().__init__(name=f"heartbeat-{execution_id}", daemon=True)
         self.execution_id = execution_id
         self.worker = name
-        self.parent = os.getppid()
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        renewed = time.monotonic()
         try:
-            while not self.stopped.wait(1.0):
-                if os.getppid() != self.parent:
-                    logger.error("Worker process gone; abandoning execution %s to the reaper", self.execution_id)
-                    os._exit(70)
-                if time.monotonic() - renewed >= HEARTBEAT_SECONDS:
-                    renewed = time.monotonic()
-                    self.renew()
+            while not self.stopped.wait(HEARTBEAT_SECONDS):
+                self.renew()
         finally:
             connection.close()
 

@@ -143,6 +143,8 @@ RUNBOOKS_MAX_BLOCKS = 200
 RUNBOOKS_PAGE_SIZE = 25
 # Output stored per step; past it a step's output is counted, not stored, and marked truncated.
 RUNBOOKS_OUTPUT_CAP_BYTES = env.int("RUNBOOKS_OUTPUT_CAP_BYTES", default=2 * 1024 * 1024)
+# Jobs run in the worker's process, not a fork per job (apps.core.workers).
+RQ = {"WORKER_CLASS": "apps.core.workers.InProcessWorker"}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,5 +1,7 @@
 """`python manage.py worker`: one RQ worker on every queue the project uses, the scheduler and the reaper.
 
+Jobs run in this process (apps.core.workers.InProcessWorker, settings.RQ["WORKER_CLASS"]).
+
 honcho starts the web, the worker and the embedded Redis at the same moment, so the worker waits
 (bounded) for Redis instead of dying on the first refused connection.
 """
@@ -64,7 +66,7 @@ class Command(BaseCommand):
         level = {0: "WARNING", 1: "INFO"}.get(options["verbosity"], "DEBUG")
         worker = get_worker(*queue_names, name=options["name"])
         self.stdout.write(f"Worker {worker.name} listening on queues: {', '.join(queue_names)} (scheduler on).")
-        # Forked job processes must not inherit this process's database connections.
+        # The worker class may still fork (settings.RQ): no job inherits this process's connections.
         reset_db_connections()
         stop_reaper = None
         if not options["burst"]:

@@ -1,0 +1,63 @@
+"""The worker class (apps.core.workers.InProcessWorker) against the real Redis: jobs run in the
+worker's own process, and RQ's heartbeats keep going while a long job runs."""
+
+import os
+import time
+import uuid
+
+import pytest
+import redis
+from django.conf import settings
+from rq import Queue, get_current_job
+
+from apps.core.workers import InProcessWorker
+
+# The worker closes stale database connections around each job: outside a test transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def wait_for_a_heartbeat_of_my_own() -> bool:
+    """A job that ends once RQ recorded a heartbeat for it after it started (at most 10 s)."""
+    job = get_current_job()
+    first = job.connection.hget(job.key, "last_heartbeat")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if job.connection.hget(job.key, "last_heartbeat") != first:
+            return True
+        time.sleep(0.05)  # polls Redis: RQ offers no event for a heartbeat
+    return False
+
+
+@pytest.fixture
+def connection():
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        pytest.fail(f"the test Redis at settings.REDIS_URL is not reachable: {type(error).__name__}")
+    yield client
+    client.close()
+
+
+def run_burst(connection, function, **worker_options):
+    queue = Queue(f"test-in-process-{uuid.uuid4().hex[:8]}", connection=connection)
+    job = queue.enqueue(function)
+    InProcessWorker([queue], connection=connection, **worker_options).work(burst=True)
+    job.refresh()
+    return job
+
+
+def test_the_worker_class_is_the_configured_one():
+    assert settings.RQ["WORKER_CLASS"] == "apps.core.workers.InProcessWorker"
+
+
+def test_a_job_runs_in_the_worker_process(connection):
+    job = run_burst(connection, os.getpid)
+    assert job.get_status() == "finished"
+    assert job.return_value() == os.getpid()
+
+
+def test_heartbeats_go_on_while_a_long_job_runs(connection):
+    job = run_burst(connection, wait_for_a_heartbeat_of_my_own, job_monitoring_interval=0.2)
+    assert job.get_status() == "finished"
+    assert job.return_value() is True
