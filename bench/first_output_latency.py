@@ -1,6 +1,6 @@
 """Benchmark: from the click on Run of an `echo` block to the line visible in Chromium, vs a bare docker run.
 
-    .venv/bin/python bench/first_output_latency.py [--pairs 10]
+    .venv/bin/python bench/first_output_latency.py [--pairs 10] [--cold]
 
 Per pair, alternating which side goes first:
 - platform: on the runbook page, click the block's Run button; time until the echoed line is in the
@@ -9,7 +9,9 @@ Per pair, alternating which side goes first:
 - bare: `docker run --rm --network none <image> sh -c 'echo …'`; time until the line is on its stdout.
 Prints both medians and the median per-pair ratio (target: 1.3 or less).
 
-A real daphne and a real `manage.py worker` serve it (bench/live_stack.py), as in production.
+A real daphne and a real `manage.py worker` serve it (bench/live_stack.py), as in production,
+with warm containers on (RUNBOOKS_WARM_CONTAINERS=1, the production default: the step claims a
+started spare). --cold turns them off, so every step creates and starts its own container.
 """
 
 import argparse
@@ -54,12 +56,15 @@ def platform_once(page, runbook: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=10)
+    parser.add_argument("--cold", action="store_true", help="warm containers off: a new container per step")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    with LiveStack(f"echo {LINE}") as stack, sync_playwright() as playwright:
+    print(f"warm containers: {'off (--cold)' if args.cold else 'on'}", flush=True)
+    with LiveStack(f"echo {LINE}", warm=not args.cold) as stack, sync_playwright() as playwright:
         browser, page = stack.signed_in_page(playwright)
-        platform_once(page, stack.runbook)  # warm-up: first page loads, first fork of the worker
+        # Warm-up: the first page loads, the worker's first step (which leaves the first spare).
+        platform_once(page, stack.runbook)
         bare_once()
         platform_times, bare_times, ratios = [], [], []
         for pair in range(args.pairs):

@@ -61,7 +61,7 @@ def free_port() -> int:
 
 
 class LiveStack:
-    def __init__(self, script: str):
+    def __init__(self, script: str, *, warm: bool = True):
         self.workdir = Path(tempfile.mkdtemp(prefix="runbooks-bench-"))
         (self.workdir / "bench_settings.py").write_text(SETTINGS.format(prefix=f"bench-{uuid.uuid4().hex[:8]}"))
         self.env = {
@@ -71,6 +71,8 @@ class LiveStack:
             "DATABASE_URL": f"sqlite:///{self.workdir / 'bench.sqlite3'}",
             "REDIS_URL": REDIS_URL,
             "PYTHONUNBUFFERED": "1",
+            # As in production (settings/base.py) unless a benchmark measures the cold path.
+            "RUNBOOKS_WARM_CONTAINERS": "1" if warm else "0",
         }
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -156,7 +158,7 @@ class LiveStack:
 
 
 def tree_rss_kib(pid: int) -> int:
-    """Resident memory of a process and its descendants (RQ runs each job in a forked work horse)."""
+    """Resident memory of a process and its descendants."""
     total = 0
     pending = [pid]
     while pending:

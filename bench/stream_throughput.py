@@ -10,8 +10,9 @@ Measured:
 - that every line is stored (the chunks joined are exactly `seq 1 N`);
 - the page's responsiveness: the longest gap between 50 ms timer ticks while it streams, and the
   number of lines left in the DOM (the page keeps the last 5,000);
-- peak RSS of the worker (the largest process of its tree: RQ runs the job in a forked work horse)
-  and of daphne, sampled from /proc every 100 ms, plus their VmHWM at the end.
+- peak RSS of the worker (its largest process; the worker runs jobs in-process, its tree adds
+  nothing but a forked work horse if the worker class is changed back) and of daphne, sampled
+  from /proc every 100 ms, plus their VmHWM at the end.
 """
 
 import argparse
@@ -117,7 +118,7 @@ def main() -> None:
     )
     print(
         f"peak RSS sampled: worker's largest process {peaks['worker'] / 1024:.1f} MB "
-        f"(worker + work horse together {peaks['worker tree'] / 1024:.1f} MB), daphne {peaks['daphne'] / 1024:.1f} MB"
+        f"(its whole process tree {peaks['worker tree'] / 1024:.1f} MB), daphne {peaks['daphne'] / 1024:.1f} MB"
     )
     print(f"VmHWM at the end: worker tree largest {hwm_worker / 1024:.1f} MB, daphne {hwm_daphne / 1024:.1f} MB")
 

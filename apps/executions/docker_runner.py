@@ -1,16 +1,22 @@
 """One hardened, throw-away container per command step, through the docker SDK.
 
-The script never appears on a command line (it would show in `docker inspect`, `ps` and the
-engine's logs): the container runs a fixed bootstrap that reads a tar stream from stdin into
-tmpfs (the script under /tmp/.rb, secrets under /run/secrets) and then execs the shell on the
-script file. The script's stderr is joined to its stdout in the container: Docker copies two pipes
-in two goroutines, which can reorder lines between them; one pipe keeps the exact order.
+Neither the script nor the step's variables appear on a command line or in the container's
+configuration (they would show in `docker inspect`, `ps` and the engine's logs): the container
+runs a fixed bootstrap that reads a tar stream from stdin into tmpfs (the script and an env file
+under /tmp/.rb, secrets under /run/secrets), exports the env file and execs the shell on the
+script. The script's stderr is joined to its stdout in the container: Docker copies two pipes in
+two goroutines, which can reorder lines between them; one pipe keeps the exact order.
+
+Because everything step-specific arrives on stdin, a container can be created and started before
+its step exists: apps.executions.warm keeps such spares, each blocked in `tar` until a step claims
+it, so a step does not wait for Docker to start a container (≈300 ms here).
 """
 
 import codecs
 import hashlib
 import io
 import os
+import re
 import select
 import socket
 import struct
@@ -30,9 +36,13 @@ from apps.core.health import docker_client
 BOOTSTRAP = (
     "set -e; umask 077; tar -x -f - -C /; "
     'if [ -n "$(ls -A /run/secrets)" ]; then chmod 0400 /run/secrets/*; fi; '
+    "set -a; . /tmp/.rb/env; set +a; "
     'cd /tmp; exec "$1" /tmp/.rb/script </dev/null 2>&1'
 )
 SCRIPT_PATH = "tmp/.rb/script"
+ENV_PATH = "tmp/.rb/env"
+# What `export`/`set -a` accepts as a name; the env file refuses anything else.
+SHELL_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SECRETS_DIR = "run/secrets"
 USER = "65534:65534"
 TMPFS = {
@@ -83,6 +93,33 @@ def connect(timeout: int = 30) -> docker.DockerClient:
     return client
 
 
+_shared_lock = threading.Lock()
+_shared: dict = {"owner": None, "client": None}
+
+
+def shared_client() -> docker.DockerClient:
+    """This process's Docker client, made (and pinged) once: a new client costs two round trips to
+    the engine (its API version, then a ping) on every step. Forgotten after a connection error,
+    so a restarted engine is found again; a forked child (or another DOCKER_HOST) makes its own."""
+    owner = (os.getpid(), docker_location())
+    with _shared_lock:
+        if _shared["owner"] != owner or _shared["client"] is None:
+            _shared.update(owner=None, client=None)
+            _shared.update(owner=owner, client=connect())
+        return _shared["client"]
+
+
+def forget_shared_client() -> None:
+    with _shared_lock:
+        client, owner = _shared["client"], _shared["owner"]
+        _shared.update(owner=None, client=None)
+    if client is not None and owner and owner[0] == os.getpid():
+        try:
+            client.close()
+        except Exception:  # noqa: S110 - a broken client is being dropped anyway
+            pass
+
+
 def labelled_containers(label: str) -> list:
     """This installation's containers carrying `label`, running or not."""
     client = connect(timeout=10)
@@ -106,17 +143,14 @@ _removals: list[threading.Thread] = []
 _removals_lock = threading.Lock()
 
 
-def remove_later(container, client) -> None:
+def remove_later(container) -> None:
     """Remove the container in the background: the step's result is known once the exit code is
     read, so it is recorded without waiting for Docker to tear the container down. The engine
     waits for these before it lets go of the run (wait_for_removals); the reaper removes whatever
     a dead worker left behind."""
 
     def remove() -> None:
-        try:
-            remove_container(container)
-        finally:
-            client.close()
+        remove_container(container)
 
     thread = threading.Thread(target=remove, name=f"remove-{container.id[:12]}", daemon=True)
     with _removals_lock:
@@ -133,17 +167,38 @@ def wait_for_removals(timeout: float = 60) -> None:
 
 
 def secret_env_name(name: str) -> str:
-    return "RB_SECRET_" + "".join(char if char.isalnum() else "_" for char in name).upper() + "_FILE"
+    return "RB_SECRET_" + "".join(char if char.isascii() and char.isalnum() else "_" for char in name).upper() + "_FILE"
 
 
-def build_payload(script: str, secrets: dict[str, str]) -> bytes:
-    """The tar stream the bootstrap unpacks at /: the script, and each secret as a 0400 file."""
+class InvalidEnvironment(ValueError):
+    """A variable the env file cannot carry; the message names it."""
+
+
+def _shell_quote(value: str) -> str:
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def env_file(env: dict[str, str]) -> str:
+    """`NAME='value'` lines for the bootstrap to export (set -a): any text but NUL survives quoting."""
+    lines = []
+    for name, value in env.items():
+        if not SHELL_NAME_RE.match(name):
+            raise InvalidEnvironment(f"Environment variable name “{name[:80]}” is not a valid shell name.")
+        if "\x00" in value:
+            raise InvalidEnvironment(f"Environment variable {name} contains a NUL character.")
+        lines.append(f"{name}={_shell_quote(value)}\n")
+    return "".join(lines)
+
+
+def build_payload(script: str, secrets: dict[str, str], env: dict[str, str] | None = None) -> bytes:
+    """The tar stream the bootstrap unpacks at /: the script, the env file, and each secret as a
+    0400 file."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as archive:
         directory = tarfile.TarInfo("tmp/.rb")
         directory.type, directory.mode = tarfile.DIRTYPE, 0o700
         archive.addfile(directory)
-        entries = [(SCRIPT_PATH, script.encode("utf-8"), 0o500)]
+        entries = [(SCRIPT_PATH, script.encode("utf-8"), 0o500), (ENV_PATH, env_file(env or {}).encode("utf-8"), 0o400)]
         entries += [(f"{SECRETS_DIR}/{name}", value.encode("utf-8"), 0o400) for name, value in secrets.items()]
         for path, data, mode in entries:
             info = tarfile.TarInfo(path)
@@ -226,53 +281,72 @@ def _raw_socket(attached) -> socket.socket:
     return getattr(attached, "_sock", attached)
 
 
+def create_container(client: docker.DockerClient, spec: ContainerSpec, labels: dict[str, str]):
+    """A hardened container of the spec, created (not started) with the bootstrap waiting for stdin."""
+    # detach=False with stdin_open sets StdinOnce: the engine turns our half-close into EOF.
+    created = client.api.create_container(
+        spec.image,
+        command=["/bin/sh", "-c", BOOTSTRAP, "runbooks-bootstrap", spec.shell],
+        # No working_dir: Docker would create /tmp root-owned 0755 under the tmpfs mount.
+        user=USER,
+        labels=labels,
+        stdin_open=True,
+        detach=False,
+        tty=False,
+        host_config=client.api.create_host_config(**host_config_kwargs(spec)),
+    )
+    # A model from the id alone: no inspect round trip before the step can start.
+    return client.containers.prepare_model({"Id": created["Id"]})
+
+
 def run_container(
     spec: ContainerSpec,
     *,
     write: Callable[[str], None],
     is_cancelled: Callable[[], bool],
     on_container: Callable[[str], None] | None = None,
+    on_output_end: Callable[[], None] | None = None,
 ) -> ContainerResult:
-    """Run the script in a fresh container and remove it afterwards, whatever happens."""
-    try:
-        client = connect()
-    except DockerUnavailable as error:
-        return ContainerResult(status="failed", error=str(error))
-    container = None
+    """Run the script in a fresh container (a started spare if the pool has one, else a new one)
+    and remove it afterwards, whatever happens. on_output_end is called when the output stream
+    ends, before waiting for the container's exit code: what was batched is stored without that wait."""
+    from apps.executions import warm
+
     try:
         environment = dict(spec.env)
         for name in spec.secrets:
             environment[secret_env_name(name)] = f"/run/secrets/{name}"
-        try:
-            # detach=False with stdin_open sets StdinOnce: the engine turns our half-close into EOF.
-            created = client.api.create_container(
-                spec.image,
-                command=["/bin/sh", "-c", BOOTSTRAP, "runbooks-bootstrap", spec.shell],
-                environment=environment,
-                # No working_dir: Docker would create /tmp root-owned 0755 under the tmpfs mount.
-                user=USER,
-                labels=dict(spec.labels),
-                stdin_open=True,
-                detach=False,
-                tty=False,
-                host_config=client.api.create_host_config(**host_config_kwargs(spec)),
-            )
-            # A model from the id alone: no inspect round trip before the step can start.
-            container = client.containers.prepare_model({"Id": created["Id"]})
-        except ImageNotFound:
-            return ContainerResult(status="failed", error=f"Image {spec.image} not found on the Docker engine")
+        payload = build_payload(spec.script, spec.secrets, environment)
+    except InvalidEnvironment as error:
+        return ContainerResult(status="failed", error=str(error))
+    try:
+        client = shared_client()
+    except DockerUnavailable as error:
+        return ContainerResult(status="failed", error=str(error))
+    container = None
+    try:
+        container = warm.pool.take(client, spec)
+        started = container is not None
+        if container is None:
+            try:
+                container = create_container(client, spec, dict(spec.labels))
+            except ImageNotFound:
+                return ContainerResult(status="failed", error=f"Image {spec.image} not found on the Docker engine")
         if on_container is not None:
             on_container(container.id)
-        # Attached before start, so not a byte of output can be missed.
+        # Attached before start (a spare prints nothing before its stdin arrives): not a byte is missed.
         attached = container.attach_socket(params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
         raw = _raw_socket(attached)
         try:
-            container.start()
+            if not started:
+                container.start()
             deadline = time.monotonic() + spec.timeout_seconds
-            raw.sendall(build_payload(spec.script, spec.secrets))
+            raw.sendall(payload)
             # Half-close: with stdin_once the engine closes the container's stdin, so tar sees EOF.
             raw.shutdown(socket.SHUT_WR)
-            stopped = _pump(raw, write=write, deadline=deadline, is_cancelled=is_cancelled, container=container)
+            stopped = _pump(raw, write=write, deadline=deadline, is_cancelled=is_cancelled)
+            if not stopped and on_output_end is not None:
+                on_output_end()
         finally:
             try:
                 attached.close()
@@ -295,14 +369,14 @@ def run_container(
             )
         return ContainerResult(status="failed", exit_code=exit_code, container_id=container.id)
     except (requests.exceptions.ConnectionError, DockerUnavailable):
+        forget_shared_client()
         return ContainerResult(status="failed", error=unreachable_message())
     except DockerException as error:
         return ContainerResult(status="failed", error=f"Docker refused the step: {_short(error)}")
     finally:
         if container is not None:
-            remove_later(container, client)
-        else:
-            client.close()
+            remove_later(container)
+        warm.pool.refill(client, spec)
 
 
 def _stop_message(stopped: str, spec: ContainerSpec) -> str:
@@ -323,7 +397,7 @@ def _kill(container) -> None:
         pass
 
 
-def _pump(raw: socket.socket, *, write, deadline: float, is_cancelled, container) -> str | None:
+def _pump(raw: socket.socket, *, write, deadline: float, is_cancelled) -> str | None:
     """Copy output until the stream ends; "timed_out" or "cancelled" if the step had to be stopped."""
     demux = _Demultiplexer(write)
     try:

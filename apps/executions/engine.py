@@ -409,6 +409,8 @@ def _run_step(execution: Execution, step: StepRun, block: dict, earlier: dict, c
             "runbooks.step": block["key"],
             INSTANCE_LABEL: instance_id(),
         },
+        # Recorded before the step runs: the reaper finds a dead worker's container by it.
+        on_container=lambda container_id: StepRun.objects.filter(pk=step.pk).update(container_id=container_id[:12]),
     )
     try:
         outcome = executor_for(block["kind"])(context)

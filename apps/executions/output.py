@@ -74,10 +74,12 @@ class StepOutput:
         self.truncated = step_run.output_truncated
         self._pending: list[str] = []
         self._pending_bytes = 0
-        self._last_flush = time.monotonic()
+        # Never stored yet: the first output of a step is stored (and shown) at once.
+        self._last_flush = float("-inf")
 
     def write(self, text: str) -> None:
-        """Take output as it comes; store a batch every 50 ms or 64 KiB. write("") just lets time pass."""
+        """Take output as it comes and store it at once after a quiet spell; during a burst, at most
+        every 50 ms or 64 KiB. write("") just lets time pass."""
         safe = self.masker.feed(text) if text else ""
         if safe:
             self._pending.append(safe)

@@ -66,14 +66,22 @@ def execution_mark_incomplete(*, execution_id: int, reason_step: str | None = No
 
 
 def _remove_containers(*, execution_ids: set[int] | None) -> list[str]:
-    """Kill and remove containers of the given executions; with None, those of finished executions."""
-    from apps.executions.docker_runner import DockerUnavailable, labelled_containers, remove_container
+    """Kill and remove containers of the given executions; with None, those of finished executions
+    and the warm spares nobody will use (apps.executions.warm)."""
+    from apps.executions.docker_runner import DockerUnavailable, labelled_containers, remove_container, shared_client
+    from apps.executions.warm import reap_warm_containers
 
     try:
         containers = labelled_containers(EXECUTION_LABEL)
     except DockerUnavailable as error:
         logger.warning("Reaper cannot reach Docker: %s", error)
         return []
+    removed_warm = []
+    if execution_ids is None:
+        try:
+            removed_warm = reap_warm_containers(shared_client())
+        except Exception:
+            logger.warning("Reaper could not check warm containers", exc_info=True)
     by_execution: dict[int, list] = {}
     for container in containers:
         try:
@@ -89,7 +97,7 @@ def _remove_containers(*, execution_ids: set[int] | None) -> list[str]:
         known = set(Execution.objects.filter(pk__in=list(by_execution)).values_list("pk", flat=True))
         # Containers of runs that no longer exist (a deleted phantom) are orphans too.
         execution_ids = finished | (set(by_execution) - known)
-    removed = []
+    removed = list(removed_warm)
     for execution_id in execution_ids:
         for container in by_execution.get(execution_id, []):
             remove_container(container)
@@ -158,12 +166,23 @@ def reaper_loop(stop: threading.Event, interval: float = REAP_INTERVAL_SECONDS) 
             reaped = reap_expired()
             if reaped:
                 logger.warning("Marked executions %s incomplete: their worker stopped", reaped)
+            _maintain_warm_pool()
         except Exception:
             logger.exception("Reaper pass failed; retrying in %s s", interval)
         finally:
             close_old_connections()
         if stop.wait(interval):
             return
+
+
+def _maintain_warm_pool() -> None:
+    from apps.executions.docker_runner import DockerUnavailable, shared_client
+    from apps.executions.warm import pool
+
+    try:
+        pool.maintain(shared_client())
+    except DockerUnavailable:
+        pool.maintain()
 
 
 def reaper_start(interval: float = REAP_INTERVAL_SECONDS) -> threading.Event:

@@ -19,6 +19,8 @@ STORAGES = {
 }
 WHITENOISE_AUTOREFRESH = True
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/15")
+# Off unless a test (or a benchmark) turns it on: spares would double the suite's containers.
+RUNBOOKS_WARM_CONTAINERS = env.int("RUNBOOKS_WARM_CONTAINERS", default=0)
 RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600} for name in ("default", "executions")}
 # Parallel pytest workers share one Redis and number executions alike: a prefix per worker keeps
 # one worker's "execution-1" group from receiving the other's messages.

@@ -74,6 +74,8 @@ def test_every_hardening_setting_is_applied(cast, make_runbook, docker_engine):
     assert config["Labels"] == {LABEL: str(execution.pk), "runbooks.step": "slow", INSTANCE_LABEL: instance_id()}
     # The script never shows on the command line: only the fixed bootstrap does.
     assert "sleep 2" not in " ".join(config["Cmd"] or [])
+    # Nor do the step's variables show in the configuration: they arrive on stdin with the script.
+    assert not any(variable.startswith("RB_") for variable in config.get("Env") or [])
     assert not containers_of(docker_engine, execution.pk)
 
 
@@ -160,6 +162,15 @@ def test_params_arrive_as_rb_param_variables(cast, make_runbook, docker_engine):
     runbook = make_runbook(cast.owner, [command("show", 'echo "region=$RB_PARAM_REGION"')], parameters=parameters)
     execution = run_now(execution_start(runbook=runbook, user=cast.runner, params={"region": "us-east 1; rm -rf /"}))
     assert output_of(execution.steps.get()) == "region=us-east 1; rm -rf /\n"
+
+
+def test_awkward_param_values_arrive_byte_for_byte(cast, make_runbook, docker_engine):
+    value = 'it\'s "quoted" $(id) `id` ${HOME}\nsecond line ✓'
+    parameters = [{"name": "note", "label": "Note", "default": "", "required": True, "choices": None}]
+    runbook = make_runbook(cast.owner, [command("show", 'printf "%s" "$RB_PARAM_NOTE"')], parameters=parameters)
+    execution = run_now(execution_start(runbook=runbook, user=cast.runner, params={"note": value}))
+    assert execution.status == "succeeded", execution.error
+    assert output_of(execution.steps.get()) == value
 
 
 @pytest.fixture

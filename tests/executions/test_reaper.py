@@ -3,6 +3,7 @@ including the real thing: a worker process killed with SIGKILL in the middle of 
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from apps.executions.docker_runner import INSTANCE_LABEL, instance_id
 from apps.executions.models import Execution, StepRun
 from apps.executions.reaper import lost_message, reap_expired
 from apps.executions.services import execution_start
+from apps.executions.warm import WARM_LABEL
 from tests.executions.conftest import IMAGE, command
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -125,6 +127,13 @@ runbook = runbook_create(
     blocks=[{"key": "slow", "kind": "command", "config": {"script": "echo started; sleep 100"}}],
 )
 runbook_publish(runbook=runbook, user=owner, message="v1")
+# A quick run first: with warm containers on, it leaves the spare the slow step then claims.
+warm_up = runbook_create(
+    user=owner, title="Warm-up", environment=environment.pk,
+    blocks=[{"key": "quick", "kind": "command", "config": {"script": "echo warm"}}],
+)
+runbook_publish(runbook=warm_up, user=owner, message="v1")
+execution_start(runbook=warm_up, user=owner)
 print("EXECUTION", execution_start(runbook=runbook, user=owner).pk)
 """.replace("IMAGE", IMAGE)
 
@@ -161,13 +170,14 @@ class Database:
         return dict(zip(columns, found, strict=True)) if found else None
 
 
-def _environment(database: Database, redis_url: str) -> dict:
+def _environment(database: Database, redis_url: str, *, warm: bool = False) -> dict:
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "runbooks_site.settings.test",
         "DATABASE_URL": database.url,
         "REDIS_URL": redis_url,
         "PYTHONUNBUFFERED": "1",
+        "RUNBOOKS_WARM_CONTAINERS": "1" if warm else "0",
     }
 
 
@@ -201,7 +211,8 @@ def _wait_for(check, timeout: float, what: str):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_killed_mid_step_leaves_an_incomplete_run_and_no_container(docker_engine, tmp_path):
+@pytest.mark.parametrize("warm", [False, True], ids=["fresh-container", "warm-spare"])
+def test_a_worker_killed_mid_step_leaves_an_incomplete_run_and_no_container(docker_engine, tmp_path, warm):
     database = Database(tmp_path)
     # A Redis database of this test alone, so no other test's queued jobs reach these workers.
     redis_url = "redis://127.0.0.1:6379/14"
@@ -209,7 +220,7 @@ def test_a_worker_killed_mid_step_leaves_an_incomplete_run_and_no_container(dock
         redis.Redis.from_url(redis_url).flushdb()
     except redis.RedisError as error:
         pytest.skip(f"Redis not reachable: {error}")
-    env = _environment(database, redis_url)
+    env = _environment(database, redis_url, warm=warm)
     if database.vendor != "postgresql":
         _manage("migrate", "--no-input", env=env, timeout=300)
     output = _manage("shell", "-c", SETUP, env=env)
@@ -221,17 +232,38 @@ def test_a_worker_killed_mid_step_leaves_an_incomplete_run_and_no_container(dock
         .strip()
         .splitlines()[-1]
     )
-    ours = {"label": [f"{LABEL}={execution_id}", f"{INSTANCE_LABEL}={instance}"]}
     workers = []
+
+    def ours() -> list:
+        """This run's containers, and every warm spare of the first worker (claimed or not)."""
+        found = docker_engine.containers.list(
+            all=True, filters={"label": [f"{LABEL}={execution_id}", f"{INSTANCE_LABEL}={instance}"]}
+        )
+        if workers:
+            owner = f"{socket.gethostname()}:{workers[0].pid}:"
+            found += [
+                container
+                for container in docker_engine.containers.list(
+                    all=True, filters={"label": [WARM_LABEL, f"{INSTANCE_LABEL}={instance}"]}
+                )
+                if container.labels.get(WARM_LABEL, "").startswith(owner)
+            ]
+        return found
+
     try:
         workers.append(_start_worker(env, f"kill-test-1-{uuid.uuid4().hex[:8]}", tmp_path / "worker-1.log"))
 
         def step_running_with_container():
             step = database.row("executions_steprun", "execution_id = ?", (execution_id,))
-            containers = docker_engine.containers.list(filters=ours)
-            return step if step and step["status"] == "running" and containers else None
+            if not step or step["status"] != "running" or not step["container_id"]:
+                return None
+            running = docker_engine.containers.list(filters={"id": step["container_id"]})
+            return step if running else None
 
         step = _wait_for(step_running_with_container, 60, "the step to run in a container")
+        claimed = docker_engine.containers.get(step["container_id"])
+        # The step runs in the spare the warm-up left (warm), or in a container of its own.
+        assert (WARM_LABEL in claimed.labels) is warm
         os.kill(workers[0].pid, signal.SIGKILL)
         workers[0].wait(timeout=10)
         killed_at = time.monotonic()
@@ -246,11 +278,7 @@ def test_a_worker_killed_mid_step_leaves_an_incomplete_run_and_no_container(dock
         execution = _wait_for(incomplete, 60, "the run to become incomplete")
         assert time.monotonic() - killed_at <= 60
         assert execution["error"] == lost_message("slow")
-        _wait_for(
-            lambda: not docker_engine.containers.list(all=True, filters=ours),
-            15,
-            "the step's container to be removed",
-        )
+        _wait_for(lambda: not ours(), 15, "the step's container (and any spare) to be removed")
         after = database.row("executions_steprun", "execution_id = ?", (execution_id,))
         assert after["status"] == "failed" and after["error"] == lost_message("slow")
         # Not re-run: the same start, and "started" printed once.
@@ -271,5 +299,5 @@ def test_a_worker_killed_mid_step_leaves_an_incomplete_run_and_no_container(dock
                     worker.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     os.kill(worker.pid, signal.SIGKILL)
-        for container in docker_engine.containers.list(all=True, filters=ours):
+        for container in ours():
             container.remove(force=True)

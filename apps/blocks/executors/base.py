@@ -41,6 +41,8 @@ class StepContext:
     is_cancelled: Callable[[], bool]
     # Labels every resource an executor creates (containers) so the reaper can find leftovers.
     labels: dict[str, str] = field(default_factory=dict)
+    # Called with the id of a container as soon as the step has one, before anything runs in it.
+    on_container: Callable[[str], None] | None = None
 
 
 @dataclass

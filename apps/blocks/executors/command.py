@@ -22,7 +22,7 @@ MAX_OUTPUTS_BYTES = 7 * 1024 * 1024
 
 
 def _env_name(text: str) -> str:
-    return "".join(char if char.isalnum() else "_" for char in text).upper()
+    return "".join(char if char.isascii() and char.isalnum() else "_" for char in text).upper()
 
 
 def output_file_path(key: str) -> str:
@@ -157,8 +157,15 @@ def execute(ctx: StepContext) -> StepOutcome:
         labels=dict(ctx.labels),
     )
     tap = OutputsTap(ctx.output.write, marker)
+
+    def output_ended() -> None:
+        tap.close()
+        ctx.output.flush()
+
     try:
-        result = run_container(spec, write=tap, is_cancelled=ctx.is_cancelled)
+        result = run_container(
+            spec, write=tap, is_cancelled=ctx.is_cancelled, on_container=ctx.on_container, on_output_end=output_ended
+        )
     finally:
         tap.close()
     outcome = StepOutcome(

@@ -1,6 +1,7 @@
 """`python manage.py worker`: one RQ worker on every queue the project uses, the scheduler and the reaper.
 
-Jobs run in this process (apps.core.workers.InProcessWorker, settings.RQ["WORKER_CLASS"]).
+Jobs run in this process (apps.core.workers.InProcessWorker, settings.RQ["WORKER_CLASS"]), which
+also keeps the warm containers (apps.executions.warm); they are removed when the worker stops.
 
 honcho starts the web, the worker and the embedded Redis at the same moment, so the worker waits
 (bounded) for Redis instead of dying on the first refused connection.
@@ -80,3 +81,6 @@ class Command(BaseCommand):
         finally:
             if stop_reaper is not None:
                 stop_reaper.set()
+            from apps.executions.warm import pool
+
+            pool.shutdown()

@@ -1,0 +1,194 @@
+"""Warm spares (apps.executions.warm) with the real Docker engine: a step claims a started spare,
+the spare is as hardened as any step container and carries nothing of a step, a stale or dead
+spare is never used, and the reaper removes spares nobody will use."""
+
+import io
+import os
+import socket
+import time
+
+import pytest
+
+from apps.executions.docker_runner import INSTANCE_LABEL, ContainerSpec, create_container, instance_id, shared_client
+from apps.executions.models import StepRun
+from apps.executions.services import execution_start
+from apps.executions.warm import EXPIRES_LABEL, WARM_LABEL, owner_gone, owner_id, pool, reap_warm_containers
+from tests.executions.conftest import IMAGE, command, output_of, run_now
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def warm(settings, docker_engine):
+    settings.RUNBOOKS_WARM_CONTAINERS = 1
+    pool.shutdown()
+    yield pool
+    pool.shutdown()
+
+
+def spares_of_this_process(docker_engine) -> list:
+    return docker_engine.containers.list(
+        all=True, filters={"label": [f"{WARM_LABEL}={owner_id()}", f"{INSTANCE_LABEL}={instance_id()}"]}
+    )
+
+
+def wait_for_spare(timeout: float = 30) -> None:
+    """Spares start in the background: wait on the pool's own condition, not a sleep."""
+    deadline = time.monotonic() + timeout
+    with pool.lock:
+        while not any(pool.spares.values()):
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, "no spare was started"
+            pool.changed.wait(remaining)
+
+
+def run_block(cast, make_runbook, script: str):
+    runbook = make_runbook(cast.owner, [command("main", script)])
+    execution = run_now(execution_start(runbook=runbook, user=cast.owner))
+    return execution, execution.steps.get()
+
+
+def test_a_step_runs_in_the_spare_its_predecessor_left_and_the_spare_is_replaced(
+    cast, make_runbook, docker_engine, warm
+):
+    first, _ = run_block(cast, make_runbook, "echo one")
+    assert first.status == "succeeded", first.error
+    wait_for_spare()
+    (spare,) = spares_of_this_process(docker_engine)
+
+    execution, step = run_block(cast, make_runbook, 'echo "two $RB_EXECUTION_ID"')
+
+    assert execution.status == "succeeded", execution.error
+    assert output_of(step) == f"two {execution.pk}\n"
+    # The step ran in the spare (recorded before it ran), and the spare is gone with its step.
+    assert step.container_id == spare.id[:12]
+    assert spare.id not in {container.id for container in docker_engine.containers.list(all=True)}
+    wait_for_spare()
+    (replacement,) = spares_of_this_process(docker_engine)
+    assert replacement.id != spare.id
+
+
+def test_a_spare_is_hardened_and_holds_nothing_of_a_step(cast, make_runbook, docker_engine, warm):
+    run_block(cast, make_runbook, "echo warm-up")
+    wait_for_spare()
+    (spare,) = spares_of_this_process(docker_engine)
+    host, config = spare.attrs["HostConfig"], spare.attrs["Config"]
+    assert spare.status == "running"
+    assert host["NetworkMode"] == "none" and host["ReadonlyRootfs"] is True
+    assert host["CapDrop"] == ["ALL"] and "no-new-privileges" in host["SecurityOpt"]
+    assert host["Memory"] == 64 * 1024 * 1024 and host["PidsLimit"] == 64
+    assert not host.get("Binds") and not host.get("Privileged")
+    assert config["User"] == "65534:65534"
+    # No script, parameter or step variable in its configuration: they arrive on stdin when claimed.
+    assert not any(variable.startswith("RB_") for variable in config.get("Env") or [])
+    assert config["Cmd"][:2] == ["/bin/sh", "-c"] and "RB_" not in " ".join(config["Cmd"])
+
+
+def test_a_dead_spare_is_not_used(cast, make_runbook, docker_engine, warm):
+    run_block(cast, make_runbook, "echo warm-up")
+    wait_for_spare()
+    (spare,) = spares_of_this_process(docker_engine)
+    spare.kill()
+
+    execution, step = run_block(cast, make_runbook, "echo fresh")
+
+    assert execution.status == "succeeded", execution.error
+    assert output_of(step) == "fresh\n"
+    assert step.container_id and step.container_id != spare.id[:12]
+
+
+def test_a_spare_of_an_image_tag_that_moved_is_not_used(cast, make_runbook, docker_engine, warm, environment):
+    tag = f"runbooks-warm-test:{os.getpid()}"
+    docker_engine.images.get(IMAGE).tag(tag)
+    environment.image = tag
+    environment.save()
+    try:
+        run_block(cast, make_runbook, "echo warm-up")
+        wait_for_spare()
+        (spare,) = spares_of_this_process(docker_engine)
+        # The tag now names another image: a spare of the old one must not run the next step.
+        other = docker_engine.images.build(
+            fileobj=io.BytesIO(f"FROM {IMAGE}\nLABEL runbooks.test=moved-tag\n".encode()), rm=True
+        )[0]
+        other.tag(tag)
+
+        execution, step = run_block(cast, make_runbook, "echo moved")
+
+        assert execution.status == "succeeded", execution.error
+        assert step.container_id != spare.id[:12]
+    finally:
+        pool.shutdown()
+        docker_engine.images.remove(tag, force=True)
+
+
+def test_spares_of_a_shape_left_idle_are_removed(cast, make_runbook, docker_engine, warm, settings):
+    run_block(cast, make_runbook, "echo warm-up")
+    wait_for_spare()
+    settings.RUNBOOKS_WARM_IDLE_SECONDS = 0
+    pool.maintain(shared_client())
+    assert pool.count() == 0
+    assert spares_of_this_process(docker_engine) == []
+
+
+def test_with_the_pool_off_no_spare_is_started(cast, make_runbook, docker_engine, settings):
+    settings.RUNBOOKS_WARM_CONTAINERS = 0
+    execution, _ = run_block(cast, make_runbook, "echo cold")
+    assert execution.status == "succeeded"
+    assert pool.count() == 0 and spares_of_this_process(docker_engine) == []
+
+
+# --- the reaper -------------------------------------------------------------------------------
+
+
+def foreign_spare(owner: str, expires_in: float):
+    spec = ContainerSpec(image=IMAGE, script="")
+    labels = {INSTANCE_LABEL: instance_id(), WARM_LABEL: owner, EXPIRES_LABEL: str(int(time.time() + expires_in))}
+    container = create_container(shared_client(), spec, labels)
+    container.start()
+    return container
+
+
+def dead_owner() -> str:
+    """The owner id of a process of this host that has exited."""
+    import subprocess
+
+    process = subprocess.Popen(["true"])
+    owner = owner_id(process.pid)
+    process.wait()
+    return owner
+
+
+def test_the_reaper_removes_spares_nobody_will_use_and_keeps_the_others(cast, make_runbook, docker_engine):
+    alive_elsewhere = "another-host:1:1"
+    spares = {
+        "dead owner": foreign_spare(dead_owner(), 3600),
+        "expired": foreign_spare(alive_elsewhere, -1),
+        "live owner": foreign_spare(alive_elsewhere, 3600),
+        "claimed, running": foreign_spare(dead_owner(), -1),
+        "claimed, finished": foreign_spare(alive_elsewhere, 3600),
+    }
+    execution, step = run_block(cast, make_runbook, "true")
+    StepRun.objects.filter(pk=step.pk).update(container_id=spares["claimed, finished"].id[:12])
+    running = StepRun.objects.create(execution=execution, position=1, block_key="other", kind="command")
+    StepRun.objects.filter(pk=running.pk).update(status="running", container_id=spares["claimed, running"].id[:12])
+    try:
+        removed = set(reap_warm_containers(shared_client()))
+        assert removed == {spares[name].id for name in ("dead owner", "expired", "claimed, finished")}
+        left = {container.id for container in docker_engine.containers.list(all=True)}
+        assert spares["live owner"].id in left and spares["claimed, running"].id in left
+    finally:
+        for container in spares.values():
+            try:
+                container.remove(force=True)
+            except Exception:  # already removed by the reaper
+                pass
+
+
+def test_an_owner_is_gone_only_when_its_process_is():
+    assert not owner_gone(owner_id())
+    assert owner_gone(dead_owner())
+    # Same pid, another start: a reused pid is another process.
+    host, pid, _ = owner_id().split(":")
+    assert owner_gone(f"{host}:{pid}:1")
+    # Another host cannot be checked from here: its spares wait for their expiry.
+    assert not owner_gone("not-" + socket.gethostname() + ":1:1")
