@@ -1,4 +1,6 @@
 import os
+import tempfile
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import env
@@ -30,4 +32,12 @@ CHANNEL_LAYERS = {
         "CONFIG": {"hosts": [REDIS_URL], "prefix": f"asgi-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"},
     }
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file with WAL and the busy timeout of base.py, not Django's in-memory test database: that
+    # one is a shared cache, where a write meeting a read of another thread (the engine and a
+    # consumer in the streaming tests) fails at once with "database table is locked" instead of
+    # waiting. One file per process (pytest-django adds the xdist worker's suffix too).
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.gettempdir()) / f"runbooks-test-{os.getpid()}.sqlite3")
+    }
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
