@@ -257,10 +257,13 @@ def test_a_worker_killed_mid_step_leaves_an_incomplete_run_and_no_container(dock
             step = database.row("executions_steprun", "execution_id = ?", (execution_id,))
             if not step or step["status"] != "running" or not step["container_id"]:
                 return None
+            # Mid-step: the script has begun (a claimed spare runs before its script does).
+            if not database.row("executions_outputchunk", "step_run_id = ?", (step["id"],)):
+                return None
             running = docker_engine.containers.list(filters={"id": step["container_id"]})
             return step if running else None
 
-        step = _wait_for(step_running_with_container, 60, "the step to run in a container")
+        step = _wait_for(step_running_with_container, 60, "the step to run its script in a container")
         claimed = docker_engine.containers.get(step["container_id"])
         # The step runs in the spare the warm-up left (warm), or in a container of its own.
         assert (WARM_LABEL in claimed.labels) is warm
