@@ -122,10 +122,11 @@ def forget_shared_client() -> None:
 
 def labelled_containers(label: str) -> list:
     """This installation's containers carrying `label`, running or not."""
-    client = connect(timeout=10)
+    client = shared_client()
     try:
         return client.containers.list(all=True, filters={"label": [label, f"{INSTANCE_LABEL}={instance_id()}"]})
     except (DockerException, requests.exceptions.RequestException):
+        forget_shared_client()
         raise DockerUnavailable(unreachable_message()) from None
 
 
