@@ -126,12 +126,7 @@ class ExecutionConsumer(AsyncWebsocketConsumer):
 
     async def execution_state(self, event: dict) -> None:
         async with self.lock:
-            if self.closed:
-                return
-            if code := await self._access_refusal():
-                await self._close(code)
-                return
-            await self._catch_up(force_state=True)
+            await self._recheck(force_state=True)
 
     async def user_logout(self, event: dict) -> None:
         async with self.lock:
@@ -144,17 +139,23 @@ class ExecutionConsumer(AsyncWebsocketConsumer):
             while not self.closed:
                 await asyncio.sleep(recheck_seconds())
                 async with self.lock:
-                    if self.closed:
+                    if not await self._recheck(force_state=False):
                         return
-                    if code := await self._access_refusal():
-                        await self._close(code)
-                        return
-                    await self._catch_up(force_state=False)
         except asyncio.CancelledError:
             pass
         except Exception:
             logger.exception("Execution socket %s: periodic check failed", self.execution_id)
             await self._close(1011)
+
+    async def _recheck(self, *, force_state: bool) -> bool:
+        """Under the lock: close if the user lost access, else send what the page lacks. False once closed."""
+        if self.closed:
+            return False
+        if code := await self._access_refusal():
+            await self._close(code)
+            return False
+        await self._catch_up(force_state=force_state)
+        return not self.closed
 
     async def _close(self, code: int) -> None:
         if not self.closed:
