@@ -1,18 +1,91 @@
 """API plumbing shared by every app: domain errors → HTTP status codes with field errors."""
 
 import io
+import math
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import status
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from apps.core.errors import Conflict, InvalidInput, ServiceUnavailable, StaleRevision, TooLarge
+from apps.core.text import text_problem
+
+if TYPE_CHECKING:
+    # Only for the annotation: DRF's settings import this module while rest_framework.request loads.
+    from rest_framework.request import Request
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
+# The deepest valid body (a block's config inside the block list) is four levels; 32 leaves room for
+# any client's wrapping while keeping every later walk over the data far from Python's recursion limit.
+MAX_JSON_DEPTH = 32
+# PostgreSQL's bigint: the widest integer column (and the widest a client should expect back).
+MIN_INT, MAX_INT = -(2**63), 2**63 - 1
+MAX_REPORTED_PROBLEMS = 10
+
+
+def _json_path(path: tuple) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def check_json_values(data) -> None:
+    """InvalidInput naming every field whose value PostgreSQL (or a client) could not take back.
+
+    One check for every API body, so no view or service can forget it: text with NUL or a lone
+    surrogate, integers outside 64 bits, non-finite numbers, nesting past MAX_JSON_DEPTH. Errors are
+    filed under the top-level field, with the full path in the message.
+    """
+    problems: dict[str, list[str]] = {}
+    count = 0
+    stack: list[tuple[object, tuple]] = [(data, ())]
+    while stack and count < MAX_REPORTED_PROBLEMS:
+        value, path = stack.pop()
+        problem = None
+        if len(path) > MAX_JSON_DEPTH:
+            problem = f"Nested too deep: at most {MAX_JSON_DEPTH} levels of lists and objects."
+        elif isinstance(value, str):
+            problem = text_problem(value)
+        elif isinstance(value, bool) or value is None:
+            pass
+        elif isinstance(value, int):
+            if not MIN_INT <= value <= MAX_INT:
+                problem = "The number is out of range: whole numbers must fit in 64 bits."
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                problem = "The number is out of range."
+        elif isinstance(value, dict):
+            for key, item in reversed(value.items()):
+                key_problem = text_problem(key)
+                if key_problem:
+                    stack.append((key, (*path, key.encode("unicode_escape").decode("ascii"))))
+                else:
+                    stack.append((item, (*path, key)))
+        elif isinstance(value, list):
+            stack.extend((item, (*path, index)) for index, item in reversed(list(enumerate(value))))
+        if problem:
+            count += 1
+            field = path[0] if path and isinstance(path[0], str) else "non_field_errors"
+            where = _json_path(path)
+            problems.setdefault(field, []).append(problem if len(path) <= 1 else f"{where}: {problem}")
+    if problems:
+        raise InvalidInput(problems)
+
+
+def check_query_text(request: "Request", *names: str) -> dict[str, str]:
+    """The named query parameters as text, or InvalidInput naming those PostgreSQL could not compare."""
+    values = {name: request.query_params.get(name, "") for name in names}
+    errors = {name: [problem] for name, value in values.items() if (problem := text_problem(value))}
+    if errors:
+        raise InvalidInput(errors)
+    return values
 
 
 class LimitedJSONParser(BaseParser):
@@ -39,7 +112,13 @@ class LimitedJSONParser(BaseParser):
         raw = stream.read(MAX_REQUEST_BYTES + 1)
         if len(raw) > MAX_REQUEST_BYTES:
             raise too_large
-        return JSONParser().parse(io.BytesIO(raw), media_type, parser_context)
+        try:
+            data = JSONParser().parse(io.BytesIO(raw), media_type, parser_context)
+        except RecursionError:
+            # The C decoder gives up long before memory does; answer it like any other bad JSON.
+            raise ParseError(f"JSON parse error - nested too deep: at most {MAX_JSON_DEPTH} levels.") from None
+        check_json_values(data)
+        return data
 
 
 def exception_handler(exc, context):

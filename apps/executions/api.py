@@ -13,6 +13,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.api import MAX_INT
 from apps.core.errors import InvalidInput
 from apps.executions import services
 from apps.executions.models import Execution, ExecutionStatus, OutputChunk
@@ -106,7 +107,8 @@ def execution_list(request: Request) -> Response:
     filters, errors = {}, {}
     runbook = request.query_params.get("runbook")
     if runbook:
-        if not runbook.isdigit():
+        # A runbook id is a bigint: a longer number can match nothing, and is a typo, not a filter.
+        if not (runbook.isascii() and runbook.isdigit()) or int(runbook) > MAX_INT:
             errors["runbook"] = ["Expected a runbook id."]
         filters["runbook"] = runbook
     status_filter = request.query_params.get("status")

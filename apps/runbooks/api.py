@@ -17,6 +17,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.api import check_query_text
 from apps.core.errors import InvalidInput
 from apps.runbooks import services
 from apps.runbooks.models import Block, Runbook, RunbookVersion
@@ -141,9 +142,8 @@ def runbook_list(request: Request) -> Response:
         response = _runbook_response(request, runbook, status.HTTP_201_CREATED)
         response["Location"] = reverse("runbooks-api:runbook-detail", args=[runbook.pk])
         return response
-    queryset = runbooks_visible_to(
-        request.user, q=request.query_params.get("q", ""), tag=request.query_params.get("tag", "")
-    )
+    filters = check_query_text(request, "q", "tag")
+    queryset = runbooks_visible_to(request.user, q=filters["q"], tag=filters["tag"])
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(runbook_api_queryset(queryset), request)
     return paginator.get_paginated_response(RunbookSerializer(page, many=True, context={"request": request}).data)

@@ -8,15 +8,29 @@ from django.core.validators import validate_slug
 
 from apps.blocks.kinds import KIND_FORMS, ConfigError, validate_config
 from apps.core.errors import InvalidInput, TooLarge
+from apps.core.text import text_problem
 
 PARAMETER_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_TAGS = 20
 MAX_PARAMETERS = 50
 
 
+def _storable(field: str, value: str) -> str:
+    """The value, or InvalidInput naming `field` when PostgreSQL could not store it (NUL, lone surrogates).
+
+    The API's parser refuses these already; this covers the pages and the admin, whose form data
+    reaches the services unchecked.
+    """
+    problem = text_problem(value)
+    if problem:
+        raise InvalidInput({field: [problem]})
+    return value
+
+
 def clean_title(title) -> str:
     if not isinstance(title, str) or not title.strip():
         raise InvalidInput({"title": ["A title is required."]})
+    _storable("title", title)
     if len(title) > 200:
         raise InvalidInput({"title": ["Keep the title under 200 characters."]})
     return title.strip()
@@ -27,6 +41,7 @@ def clean_description(description) -> str:
         return ""
     if not isinstance(description, str):
         raise InvalidInput({"description": ["The description must be text."]})
+    _storable("description", description)
     size = len(description.encode("utf-8"))
     limit = settings.RUNBOOKS_MAX_DESCRIPTION_BYTES
     if size > limit:
@@ -41,6 +56,8 @@ def clean_tags(tags) -> list[str]:
         tags = [part for part in re.split(r"[,]+", tags)]
     if not isinstance(tags, (list, tuple)) or not all(isinstance(tag, str) for tag in tags):
         raise InvalidInput({"tags": ["Tags must be a list of words."]})
+    for tag in tags:
+        _storable("tags", tag)
     cleaned: list[str] = []
     for tag in tags:
         tag = tag.strip().lower()
@@ -81,9 +98,13 @@ def clean_parameters(parameters) -> list[dict]:
         label = parameter.get("label") or name or ""
         if not isinstance(label, str) or len(label) > 200:
             problems["label"] = ["The label must be text under 200 characters."]
+        elif text_problem(label):
+            problems["label"] = [text_problem(label)]
         default = parameter.get("default")
         if default is not None and not isinstance(default, str):
             problems["default"] = ["The default must be text."]
+        elif default and text_problem(default):
+            problems["default"] = [text_problem(default)]
         required = parameter.get("required", False)
         if not isinstance(required, bool):
             problems["required"] = ["Required must be true or false."]
@@ -91,6 +112,8 @@ def clean_parameters(parameters) -> list[dict]:
         if choices is not None:
             if not isinstance(choices, list) or not all(isinstance(choice, str) and choice for choice in choices):
                 problems["choices"] = ["Choices must be a list of non-empty text values, or null."]
+            elif any(text_problem(choice) for choice in choices):
+                problems["choices"] = [next(filter(None, map(text_problem, choices)))]
             elif not choices:
                 choices = None
             elif default not in (None, "") and default not in choices:
@@ -138,6 +161,8 @@ def clean_block(block) -> dict:
     title = block.get("title") or ""
     if not isinstance(title, str) or len(title) > 200:
         errors["title"] = ["The title must be text under 200 characters."]
+    elif text_problem(title):
+        errors["title"] = [text_problem(title)]
     kind = block.get("kind")
     config = None
     if not isinstance(kind, str) or kind not in KIND_FORMS:
