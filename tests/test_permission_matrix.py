@@ -107,7 +107,6 @@ MATRIX = [
     ("executions:step_decide", "post", RB_RUN),
     ("executions:step_skip_timer", "post", RB_RUN),
     ("executions:retry", "post", RB_RUN),
-    ("executions:step_actions", "get", RB_VIEW),
     ("executions:output", "get", RB_VIEW),
     ("executions:output_download", "get", RB_VIEW),
     ("environments:list", "get", SIGNED_IN),

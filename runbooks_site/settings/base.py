@@ -8,6 +8,8 @@ from pathlib import Path
 
 import environ
 
+from apps.core.redis_url import channel_layer_host
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("RUNBOOKS_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -125,7 +127,8 @@ RQ_QUEUES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        # Read timeouts above channels-redis's 5 s blocking receive: see apps/core/redis_url.py.
+        "CONFIG": {"hosts": [channel_layer_host(REDIS_URL)]},
     }
 }
 

@@ -86,3 +86,29 @@ def test_a_division_by_zero_fails_the_step(make_ctx):
     outcome = execute(make_ctx("conditional", conditional("1 / 0")))
     assert outcome.status == "failed"
     assert outcome.error == "expression: division by zero"
+
+
+def test_a_long_value_is_stored_cut_and_marked_truncated(make_ctx):
+    outcome = execute(make_ctx("conditional", conditional("['abc'] * 5000")))
+    assert outcome.status == "succeeded"
+    assert outcome.result["value_truncated"] is True
+    assert outcome.result["value"].startswith('["abc", "abc"')
+    assert len(outcome.result["value"]) == 4096
+
+
+def test_a_value_with_keys_json_cannot_hold_is_stored_as_text(make_ctx):
+    outcome = execute(make_ctx("conditional", conditional("{(1, 2): 3}")))
+    assert outcome.status == "succeeded"
+    assert outcome.result == {"value": "{(1, 2): 3}", "action": "continue"}
+
+
+def test_an_expression_past_a_limit_fails_the_step_with_the_reason(make_ctx):
+    ctx = make_ctx("conditional", conditional("'x'.ljust(20000000)"))
+    outcome = execute(ctx)
+    assert outcome.status == "failed"
+    assert outcome.error == (
+        "expression: the expression asks for a width of 20,000,000 characters, more than the 65,536 allowed; "
+        "the limit keeps a runbook from exhausting the worker's memory."
+    )
+    assert outcome.result == {}
+    assert outcome.error in ctx.output.text

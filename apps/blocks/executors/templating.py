@@ -11,23 +11,23 @@ may do depends on where it lands, so each slot has its own renderer:
   outside quotes cannot smuggle extra keys in, it makes the request fail instead.
 - Header values: text, refused when the result contains a line break (header injection).
 
-Errors name the field and the missing path: "url: 'steps.check' is undefined".
+Errors name the field and the missing path: "url: 'steps.check' is undefined". Every value an
+expression builds, and what a template renders to, is bounded (apps.blocks.executors.limits): past a
+limit the field fails with a message saying which ("expression: the expression would build a string
+of more than 65,536 characters; …").
 """
 
 import json
-import operator
 import re
 from typing import Any
 from urllib.parse import quote
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 from markupsafe import Markup
 
-# Bounds on what a sandboxed `*` or `**` may build: the sandbox limits range() but not these.
-MAX_REPEAT_LENGTH = 1024 * 1024
-MAX_INTEGER_BITS = 64 * 1024
+from apps.blocks.executors.limits import BoundedSandbox, LimitExceeded, budgeted, checked
+
 IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -79,8 +79,8 @@ class PathUndefined(StrictUndefined):
         return f"'{_child_path(parent, self._undefined_name)}' is undefined"
 
 
-class RunbookSandbox(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
+class RunbookSandbox(BoundedSandbox):
+    """The bounded immutable sandbox (apps.blocks.executors.limits) over a run's data."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         # Run data wins over dict methods: `steps.x.result.values` is the step's published values,
@@ -88,24 +88,6 @@ class RunbookSandbox(ImmutableSandboxedEnvironment):
         if isinstance(obj, PathDict) and attribute in obj:
             return obj[attribute]
         return super().getattr(obj, attribute)
-
-    def call_binop(self, context, operator_name: str, left: Any, right: Any) -> Any:
-        # A one-line expression must not be able to allocate gigabytes or spin a worker's CPU.
-        if _is_integer(left) and _is_integer(right):
-            bits = left.bit_length() * right if operator_name == "**" else left.bit_length() + right.bit_length()
-            if bits > MAX_INTEGER_BITS:
-                raise TemplateError(f"the number would have more than {MAX_INTEGER_BITS:,} bits")
-        if operator_name == "**":
-            return operator.pow(left, right)
-        for sequence, count in ((left, right), (right, left)):
-            repeats = isinstance(sequence, (str, list, tuple)) and isinstance(count, int)
-            if repeats and len(sequence) * count > MAX_REPEAT_LENGTH:
-                raise TemplateError(f"repeating would build more than {MAX_REPEAT_LENGTH:,} items")
-        return operator.mul(left, right)
-
-
-def _is_integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _environment(finalize=None) -> RunbookSandbox:
@@ -144,23 +126,49 @@ def make_context(params: dict, steps: dict) -> dict:
     return {"params": with_paths(dict(params), "params"), "steps": with_paths(dict(steps), "steps")}
 
 
-def _describe(error: Exception) -> str:
+# What evaluating can raise for bad input; deep nesting fails in Python's own compiler or stack.
+EVALUATION_ERRORS = (TemplateError, ArithmeticError, TypeError, ValueError, OverflowError, RecursionError, MemoryError)
+
+
+def _describe(error: Exception, noun: str) -> str:
+    if isinstance(error, LimitExceeded):
+        return error.describe(noun)
     if isinstance(error, TemplateSyntaxError):
         return f"template syntax error on line {error.lineno}: {error.message}"
+    if isinstance(error, RecursionError):
+        return f"the {noun} is nested too deeply"
+    if isinstance(error, MemoryError):
+        return f"the {noun} ran out of memory"
     message = getattr(error, "message", None) or str(error)
     return message
 
 
+def _compile(compile_it, source: str):
+    """Compile in the sandbox; TemplateSyntaxError for anything that does not compile, deep nesting included."""
+    try:
+        return compile_it(source)
+    except (SyntaxError, RecursionError, MemoryError):
+        # Python's compiler refuses the generated code of very deep nesting; say so as a syntax error.
+        raise TemplateSyntaxError("the template is nested too deeply", 1) from None
+
+
 def check_template(template: str) -> None:
     """Raise TemplateSyntaxError when `template` does not compile in the sandbox (for save time)."""
-    text_environment.parse(template)
+    _compile(text_environment.compile, template)
+
+
+def check_expression(expression: str) -> None:
+    """Raise TemplateSyntaxError when `expression` does not compile in the sandbox (for save time)."""
+    _compile(expression_environment.compile_expression, expression)
 
 
 def _render(environment: RunbookSandbox, template: str, context: dict, field: str) -> str:
     try:
-        return environment.from_string(template).render(context)
-    except (TemplateError, ArithmeticError, TypeError, ValueError, OverflowError) as error:
-        raise RenderError(f"{field}: {_describe(error)}") from None
+        with budgeted(context):
+            compiled = _compile(environment.from_string, template)
+            return compiled.render(context)
+    except EVALUATION_ERRORS as error:
+        raise RenderError(f"{field}: {_describe(error, 'template')}") from None
 
 
 def render_text(template: str, context: dict, *, field: str = "text") -> str:
@@ -205,19 +213,23 @@ def render_header(value: str, context: dict, *, name: str = "") -> str:
 def compile_expression(expression: str, *, field: str = "expression"):
     """A callable(context) -> value for a sandboxed expression; RenderError on a syntax error."""
     try:
-        compiled = expression_environment.compile_expression(expression, undefined_to_none=False)
+        compiled = _compile(
+            lambda source: expression_environment.compile_expression(source, undefined_to_none=False), expression
+        )
     except TemplateSyntaxError as error:
         raise RenderError(f"{field}: syntax error: {error.message}") from None
 
     def evaluate(context: dict) -> Any:
         try:
-            value = compiled(**context)
-            if isinstance(value, StrictUndefined):
-                # Touching it raises the UndefinedError that names the missing path.
-                str(value)
-            return value
-        except (TemplateError, ArithmeticError, TypeError, ValueError, OverflowError) as error:
-            raise RenderError(f"{field}: {_describe(error)}") from None
+            with budgeted(context):
+                value = compiled(**context)
+                if isinstance(value, StrictUndefined):
+                    # Touching it raises the UndefinedError that names the missing path.
+                    str(value)
+                # The last guard: whatever the expression handed back is within the bounds too.
+                return checked(value)
+        except EVALUATION_ERRORS as error:
+            raise RenderError(f"{field}: {_describe(error, 'expression')}") from None
 
     return evaluate
 
