@@ -1,8 +1,15 @@
-"""Terminal output to safe HTML: the 8/16 basic ANSI colours and bold as spans, everything else dropped.
+"""Terminal output to safe HTML: the 8/16 basic ANSI colours and bold as spans, other escape
+sequences dropped, other control characters shown.
 
 HTML is escaped FIRST, over the whole text; only then are escape sequences (which escaping leaves
 alone: ESC and "[" are not HTML-special) turned into spans whose class names come from a fixed
 table. Nothing from the output ever lands in markup except as escaped text.
+
+Characters a browser would not show (controls, zero-width and bidi marks, line separators; not tab
+and newline) are drawn as visible symbols instead of being dropped: dropping them would join what
+was printed around them, and `Z\x01QX9` would read as the secret `ZQX9` that the masker never saw
+(issue 12). The masker (apps.credentials.masking) also reads output with those characters and the
+escape sequences removed, so even the dropped sequences cannot join a secret back together.
 """
 
 import html
@@ -10,12 +17,13 @@ import re
 
 from django.utils.safestring import SafeString, mark_safe
 
-# CSI (ESC [ … final byte), OSC (ESC ] … BEL or ESC \), charset designations (ESC ( B), and any
-# other ESC + one character (ESC c, ESC 7 …).
-_SEQUENCE = re.compile(
-    r"\x1b\[([0-?]*)[ -/]*([@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[()*+\-./][ -~]?|\x1b[ -~]?"
-)
-# C0 controls other than tab and newline (and DEL) render as garbage or worse; drop them.
+from apps.credentials.masking import ESCAPE_SEQUENCE, unseen_class
+
+_SEQUENCE = ESCAPE_SEQUENCE
+# A CR that ends a line (CRLF output) is just a line ending; any other one is shown.
+_LINE_END_CR = re.compile(r"\r+(?=\n)")
+_UNSEEN = re.compile(unseen_class(but="\n\t\x1b"))
+# The old name: C0 controls, for ansi_strip.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f]")
 COLOURS = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
 
@@ -68,14 +76,20 @@ class _State:
             index += 1
 
 
+def _shown(match: re.Match) -> str:
+    code = ord(match.group())
+    symbol = chr(0x2400 + code) if code < 0x20 else "\u2421" if code == 0x7F else f"U+{code:04X}"
+    return f'<span class="ansi-control" title="U+{code:04X}">{symbol}</span>'
+
+
 def ansi_to_html(text: str) -> SafeString:
-    escaped = html.escape(text, quote=True)
+    escaped = html.escape(_LINE_END_CR.sub("", text), quote=True)
     state = _State()
     parts: list[str] = []
     position = 0
 
     def emit(segment: str) -> None:
-        segment = _CONTROL.sub("", segment)
+        segment = _UNSEEN.sub(_shown, segment)
         if not segment:
             return
         classes = state.classes()

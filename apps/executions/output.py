@@ -7,6 +7,7 @@ tail) is held; past the cap, output is counted and dropped, never accumulated.
 import importlib
 import logging
 import time
+from typing import Any
 
 from django.conf import settings
 
@@ -76,6 +77,10 @@ class StepOutput:
         self._pending_bytes = 0
         # Never stored yet: the first output of a step is stored (and shown) at once.
         self._last_flush = float("-inf")
+
+    def mask_data(self, value: Any) -> Any:
+        """The step's secrets masked out of a result or an error, by the same rule as its output."""
+        return self.masker.mask_data(value)
 
     def write(self, text: str) -> None:
         """Take output as it comes and store it at once after a quiet spell; during a burst, at most

@@ -1,4 +1,5 @@
-"""The ANSI converter of output panes: HTML escaped first, basic colours and bold as spans, the rest dropped."""
+"""The ANSI converter of output panes: HTML escaped first, basic colours and bold as spans, other
+sequences dropped, other control characters shown."""
 
 import pytest
 
@@ -53,13 +54,25 @@ def test_256_and_true_colour_are_stripped_without_misreading_their_arguments():
         "\x1bc",
         "\x1b(B",
         "\x1b7",
-        "\x07",
-        "\x08",
-        "\r",
     ],
 )
-def test_other_sequences_and_control_characters_are_stripped(sequence):
+def test_other_sequences_are_stripped(sequence):
     assert ansi_to_html(f"a{sequence}b") == "ab"
+
+
+@pytest.mark.parametrize(
+    ("char", "symbol"),
+    [("\x07", "\u2407"), ("\x08", "\u2408"), ("\r", "\u240d"), ("\x01", "\u2401"), ("\x7f", "\u2421"),
+     ("\u200b", "U+200B"), ("\x85", "U+0085")],
+)  # fmt: skip
+def test_other_control_characters_are_shown_so_nothing_is_joined(char, symbol):
+    # Dropping them would join "a" and "b": a secret printed with one inside would read whole (issue 12).
+    code = ord(char)
+    assert ansi_to_html(f"a{char}b") == f'a<span class="ansi-control" title="U+{code:04X}">{symbol}</span>b'
+
+
+def test_a_carriage_return_ending_a_line_is_just_a_line_end():
+    assert ansi_to_html("a\r\nb\r\n") == "a\nb\n"
 
 
 def test_tabs_and_newlines_are_kept():

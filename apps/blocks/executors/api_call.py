@@ -138,16 +138,6 @@ def _is_json(content_type: str) -> bool:
     return media_type == "application/json" or media_type.endswith("+json")
 
 
-def _mask_data(value: Any, masker: Masker) -> Any:
-    if isinstance(value, str):
-        return masker.mask(value)
-    if isinstance(value, dict):
-        return {masker.mask(str(key)): _mask_data(item, masker) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_mask_data(item, masker) for item in value]
-    return value
-
-
 class Outcome(Exception):
     """Ends the request early with a finished StepOutcome (timeout, cancel, refusal)."""
 
@@ -305,7 +295,7 @@ class Call:
                 )
         if truncated:
             self.write(f"… the body was cut at {len(content):,} bytes (RUNBOOKS_API_RESPONSE_CAP_BYTES)\n")
-        result = _mask_data(
+        result = self.masker.mask_data(
             {
                 "status_code": response.status_code,
                 "headers": headers,
@@ -313,8 +303,7 @@ class Call:
                 "body": text,
                 "body_truncated": truncated,
                 "request": getattr(self, "request_shown", None),
-            },
-            self.masker,
+            }
         )
         if response.status_code in self.expected:
             return StepOutcome(status="succeeded", result=result)

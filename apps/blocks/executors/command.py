@@ -12,6 +12,7 @@ import secrets as random_tokens
 
 from apps.blocks.executors.base import StepContext, StepOutcome
 from apps.blocks.executors.step_data import OutputsError, env_key, parse_outputs_file
+from apps.credentials.masking import Masker
 from apps.executions.docker_runner import ContainerSpec, run_container
 
 DEFAULT_TIMEOUT_SECONDS = 300
@@ -124,17 +125,6 @@ class OutputsTap:
         return "".join(self.captured)
 
 
-def _mask(values: dict[str, str], secrets: list[str]) -> dict[str, str]:
-    """Values are stored and shown like output, so an attached secret never lands in them raw."""
-    masked = {}
-    for name, value in values.items():
-        for secret in secrets:
-            if secret:
-                value = value.replace(secret, "***")
-        masked[name] = value
-    return masked
-
-
 def execute(ctx: StepContext) -> StepOutcome:
     config = ctx.block.get("config") or {}
     environment = ctx.environment
@@ -178,12 +168,15 @@ def execute(ctx: StepContext) -> StepOutcome:
         return outcome
     if tap.too_large:
         return _outputs_failed(outcome, f"RB_OUTPUTS_FILE is larger than {MAX_OUTPUTS_BYTES // (1024 * 1024)} MiB.")
+    # Values are stored and shown like output, and so are the file's errors (they quote names):
+    # the same masker, every spelling, over the whole file so a secret split across lines goes too.
+    masker = Masker(list(secrets.values()))
     try:
-        values = parse_outputs_file(tap.outputs())
+        values = parse_outputs_file(masker.mask(tap.outputs()))
     except OutputsError as error:
-        return _outputs_failed(outcome, f"RB_OUTPUTS_FILE: {error}")
+        return _outputs_failed(outcome, masker.mask(f"RB_OUTPUTS_FILE: {error}"))
     if values:
-        outcome.result["values"] = _mask(values, list(secrets.values()))
+        outcome.result["values"] = masker.mask_data(values)
     return outcome
 
 
