@@ -22,7 +22,7 @@ BASE_DIR = Path(__file__).resolve().parents[1]
 SETTINGS = """
 from runbooks_site.settings.test import *  # noqa
 CHANNEL_LAYERS = {{"default": {{"BACKEND": "channels_redis.core.RedisChannelLayer",
-                  "CONFIG": {{"hosts": [REDIS_URL], "prefix": "{prefix}"}}}}}}
+                  "CONFIG": {{"hosts": [channel_layer_host(REDIS_URL)], "prefix": "{prefix}"}}}}}}
 WHITENOISE_USE_FINDERS = True  # static files straight from the apps: no collectstatic for a test
 {extra}
 """

@@ -8,6 +8,10 @@ Protocol (server → browser: htmx ws-extension HTML frames, see fragments.py):
   either in the backlog or arrives from the group; it remembers the highest seq sent per step and
   drops group messages at or below it. A gap (a message lost in Redis, a full channel) is filled
   from the database, which always has the chunk before it is published.
+- State frames are rendered per socket, for its own user, with the page's templates
+  (executions/live/_state.html): the run's header and every step with the buttons THIS person may
+  use (Continue, Approve, Skip, Retry, Cancel) and a CSRF token from their cookie, so the frame is
+  the page's one update path: no loader fetches buttons afterwards. Output chunks are shared.
 - Access is the pages' helper (execution_for_user, VIEW), checked on connect, on every state
   message and every RECHECK_SECONDS; a sign-out (the `user-<id>` group) or a flushed session closes
   the socket too. Close codes: 4401 signed out, 4403 role too weak, 4404 not visible (outsiders,
@@ -24,13 +28,16 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
 
 from apps.executions import fragments
 from apps.executions.models import OutputChunk
 from apps.executions.selectors import execution_for_user, execution_steps
 from apps.executions.streaming import execution_group, user_group
-from apps.runbooks.roles import VIEW
+from apps.executions.views import may_cancel
+from apps.runbooks.roles import EDIT, RUN, VIEW
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +65,25 @@ def parse_after(value: str) -> dict[int, int]:
     return after
 
 
+def csrf_token_for(scope) -> str:
+    """A CSRF token for the forms in this socket's frames, from the browser's own CSRF cookie
+    (as the page's {% csrf_token %} would give); empty without a well-formed cookie, and then the
+    page's hx-headers token still lets htmx posts through."""
+    secret = (scope.get("cookies") or {}).get(settings.CSRF_COOKIE_NAME, "")
+    if len(secret) != 32 or not secret.isalnum():
+        return ""
+    request = HttpRequest()
+    request.META["CSRF_COOKIE"] = secret
+    return get_token(request)
+
+
+def state_frame_for(user, execution, steps, *, csrf_token: str = "") -> str:
+    """Every live region of the page for one person, with the page's own templates (and buttons)."""
+    context = fragments.state_context(execution, steps)
+    context.update(user=user, csrf_token=csrf_token, can_cancel=may_cancel(user, execution))
+    return render_to_string("executions/live/_state.html", context)
+
+
 class ExecutionConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.execution_id = self.scope["url_route"]["kwargs"]["pk"]
@@ -69,6 +95,8 @@ class ExecutionConsumer(AsyncWebsocketConsumer):
         self.joined: list[str] = []
         self.ticker: asyncio.Task | None = None
         self.closed = False
+        self.viewer = None  # the user row of the last access check: frames are rendered for it
+        self.csrf_token = csrf_token_for(self.scope)
         code = await self._access_refusal()
         # Accept, then close with a code: a refused handshake looks like a network error to the
         # browser (the htmx extension would retry forever); a 44xx close is final and carries no data.
@@ -181,6 +209,7 @@ class ExecutionConsumer(AsyncWebsocketConsumer):
             return CLOSE_NOT_FOUND
         except PermissionDenied:
             return CLOSE_FORBIDDEN
+        self.viewer = user
         return 0
 
     async def _catch_up(self, *, force_state: bool) -> None:
@@ -189,6 +218,9 @@ class ExecutionConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=frame)
         if final:
             await self._close(CLOSE_FINISHED)
+
+    def _state_frame(self, execution, steps) -> str:
+        return state_frame_for(self.viewer, execution, steps, csrf_token=self.csrf_token)
 
     @database_sync_to_async
     def _missing_frames(self, force_state: bool) -> tuple[list[str], bool]:
@@ -216,15 +248,20 @@ class ExecutionConsumer(AsyncWebsocketConsumer):
                 self.sent[step.pk] = chunk.seq
             if batch:
                 frames.append(fragments.chunks_frame(batch))
+        viewer = self.viewer
+        # The viewer's role is part of the state: a runner demoted to viewer loses the buttons.
+        roles = (viewer.has_perm(RUN, execution.runbook), viewer.has_perm(EDIT, execution.runbook)) if viewer else ()
         signature = (
+            roles,
             execution.status,
             execution.error,
+            execution.cancel_requested_at,
             tuple(
-                (step.pk, step.status, step.exit_code, step.error, step.output_truncated, step.finished_at)
+                (step.pk, step.status, step.exit_code, step.error, step.output_truncated, step.finished_at, step.result)
                 for step in steps
             ),
         )
         if force_state or signature != self.state_signature:
             self.state_signature = signature
-            frames.append(fragments.state_frame(execution, steps))
+            frames.append(self._state_frame(execution, steps))
         return frames, execution.is_final

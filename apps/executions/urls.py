@@ -11,7 +11,6 @@ urlpatterns = [
     path("<int:pk>/decide", views_gates.step_decide, name="step_decide"),
     path("<int:pk>/skip-timer", views_gates.step_skip_timer, name="step_skip_timer"),
     path("<int:pk>/retry", views_gates.execution_retry, name="retry"),
-    path("<int:pk>/steps/<int:step_pk>/actions", views_gates.step_actions, name="step_actions"),
     path("<int:pk>/steps/<int:step_pk>/output", views_output.step_output_page, name="output"),
     path("<int:pk>/steps/<int:step_pk>/output.txt", views_output.step_output_download, name="output_download"),
 ]

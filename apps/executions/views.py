@@ -117,14 +117,23 @@ def _step_views(execution: Execution) -> list[dict]:
     return views
 
 
+def may_cancel(user, execution: Execution) -> bool:
+    """Whether this person sees "Cancel run…": the page and the socket's frames (consumers.py) both ask here."""
+    return (
+        not execution.is_final
+        and execution.cancel_requested_at is None
+        and user is not None
+        and user.is_authenticated
+        and user.has_perm(RUN, execution.runbook)
+    )
+
+
 def _detail_context(request, execution: Execution) -> dict:
     return {
         "execution": execution,
         "steps": _step_views(execution),
         "duration": duration_of(execution.started_at, execution.finished_at),
-        "can_cancel": not execution.is_final
-        and execution.cancel_requested_at is None
-        and request.user.has_perm(RUN, execution.runbook),
+        "can_cancel": may_cancel(request.user, execution),
         "nav": "executions",
     }
 
@@ -134,7 +143,7 @@ def _detail_context(request, execution: Execution) -> dict:
 def execution_detail(request: HttpRequest, pk: int) -> HttpResponse:
     execution = execution_for_user(request.user, pk)
     context = _detail_context(request, execution)
-    # The polling region asks for its partial; a final execution's partial has no trigger, so it stops.
+    # The page script's fallback poll (only while the socket cannot connect) asks for the region alone.
     if request.htmx and request.htmx.target == f"execution-{execution.pk}":
         return render(request, "executions/_execution.html", context)
     return render(request, "executions/detail.html", context)

@@ -7,13 +7,13 @@ Without JavaScript they are plain form posts that come back to the run's page wi
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
 from apps.core.errors import Conflict, InvalidInput, ServiceUnavailable
 from apps.executions.gates import execution_confirm, execution_retry_from, execution_skip_timer
-from apps.executions.models import Execution, StepRun
+from apps.executions.models import Execution
 from apps.executions.selectors import execution_for_user
 from apps.runbooks.roles import RUN
 
@@ -80,15 +80,3 @@ def execution_retry(request: HttpRequest, pk: int) -> HttpResponse:
         # A new page, not a swap: the retry is another execution with its own socket.
         response = HttpResponse(status=204, headers={"HX-Redirect": response["Location"]})
     return response
-
-
-@login_required
-@require_GET
-def step_actions(request: HttpRequest, pk: int, step_pk: int) -> HttpResponse:
-    """This person's buttons for one step: live frames are rendered for nobody in particular, so a
-    step that may offer buttons loads them from here with the viewer's own session and role."""
-    execution = execution_for_user(request.user, pk)
-    step = StepRun.objects.filter(execution=execution, pk=step_pk).first()
-    if step is None:
-        raise Http404("No such step in this run.")
-    return render(request, "executions/steps/_actions.html", {"execution": execution, "step": step})

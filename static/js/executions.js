@@ -1,7 +1,10 @@
-// Live execution page: the htmx ws extension swaps the server's fragments in; this script only
-// (1) resumes a reconnect from the last seq the page shows, (2) keeps the DOM to the last
-// MAX_LINES lines per step, (3) copies the state into the tab title, (4) counts timers down, and
-// (5) falls back to polling, visibly, while the socket is down. The page reads fine without it.
+// Live execution page. One update path: the htmx ws extension swaps in the fragments the server
+// renders for this viewer (header, steps with their buttons, output chunks). This script only
+// (1) resumes a reconnect (or a region swapped by a button's answer) from the last seq the page
+// shows, (2) keeps the DOM to the last MAX_LINES lines per step, (3) copies the state into the tab
+// title, (4) ticks timers and running durations (display only), and (5) while the socket cannot
+// connect, refreshes the region every POLL_SECONDS, and says so. It never cancels a swap. The page
+// reads and works fine without it (plain forms; a reload shows the latest state).
 (function () {
   "use strict";
 
@@ -11,8 +14,10 @@
   // The ws extension itself retries these; for any other unexpected close this script reconnects.
   const EXTENSION_RETRIES = [1006, 1011, 1012, 1013];
   const DROP_CODE = 4000;
+  const POLL_SECONDS = 2;
+  const FALLBACK = "Live updates unavailable, refreshing every " + POLL_SECONDS + " s";
 
-  const live = { socket: null, wrapper: null, open: false, polling: false };
+  const live = { socket: null, wrapper: null, open: false, polling: false, pollTimer: null };
   window.runbooksLive = live;
 
   function outputs() {
@@ -110,6 +115,8 @@
       setBanner("");
       setPolling(false);
     }
+    readClock();
+    tickDurations();
     const title = document.getElementById("execution-title");
     if (title && title.textContent.trim()) document.title = title.textContent.trim();
     outputs().forEach((pre) => {
@@ -133,10 +140,33 @@
     banner.hidden = !text;
   }
 
+  function region() {
+    return document.querySelector("[data-live-region]");
+  }
+
+  // The fallback poll: the region's own page, swapped whole, only while the socket is down.
+  function pollOnce() {
+    const element = region();
+    if (!live.polling || live.open || isFinal() || !element || !window.htmx) return;
+    htmx.ajax("GET", element.dataset.refreshUrl, { target: "#" + element.id, swap: "outerHTML" });
+  }
+
   function setPolling(on) {
     live.polling = on && !isFinal();
-    // The region's hx-trigger filter reads this on every tick: polling runs only while it is "on".
     document.body.dataset.livePolling = live.polling ? "on" : "off";
+    if (live.polling && !live.pollTimer) {
+      live.pollTimer = setInterval(pollOnce, POLL_SECONDS * 1000);
+    } else if (!live.polling && live.pollTimer) {
+      clearInterval(live.pollTimer);
+      live.pollTimer = null;
+    }
+  }
+
+  // What the page shows per step: {"<step_run_id>": seq}, for the socket's "resume" message.
+  function resumeMap() {
+    const map = {};
+    outputs().forEach((pre) => (map[pre.id.slice("output-".length)] = lastSeq(pre)));
+    return map;
   }
 
   // Stop following a pane the reader scrolled up in; resume when they scroll back to the end.
@@ -172,7 +202,15 @@
   });
 
   document.addEventListener("htmx:wsAfterMessage", afterUpdate);
-  document.addEventListener("htmx:afterSwap", afterUpdate);
+  document.addEventListener("htmx:afterSwap", (event) => {
+    afterUpdate();
+    // A button's answer (or a last poll) replaced the region, output panes included: tell the open
+    // socket what the panes now show, so it sends again whatever they lack.
+    const target = event.detail.target;
+    if (live.open && live.socket && target && target.matches && target.matches("[data-live-region]")) {
+      live.socket.send(JSON.stringify({ resume: resumeMap() }));
+    }
+  });
 
   document.addEventListener("htmx:wsClose", (event) => {
     live.open = false;
@@ -190,7 +228,7 @@
       return;
     }
     if (code !== DROP_CODE) {
-      setBanner("Live updates disconnected — refreshing every 2 s");
+      setBanner(FALLBACK);
       setPolling(true);
     }
     if (!EXTENSION_RETRIES.includes(code) && live.wrapper) {
@@ -200,34 +238,8 @@
 
   document.addEventListener("htmx:wsError", () => {
     if (!isFinal()) {
-      setBanner("Live updates disconnected — refreshing every 2 s");
+      setBanner(FALLBACK);
       setPolling(true);
-    }
-  });
-
-  function socketBusy() {
-    return live.socket && (live.socket.readyState === WebSocket.CONNECTING || live.socket.readyState === WebSocket.OPEN);
-  }
-
-  // The region's `every 1s` poll is the fallback only: let one through every 2 s while the socket
-  // is down, none while it is up (the socket already brings everything).
-  let lastPoll = 0;
-  document.addEventListener("htmx:beforeRequest", (event) => {
-    const elt = event.detail.elt;
-    if (!elt || !elt.matches || !elt.matches("[data-live-region]") || event.detail.requestConfig.verb !== "get") return;
-    if (!live.polling || socketBusy() || Date.now() - lastPoll < 1900) {
-      event.preventDefault();
-      return;
-    }
-    lastPoll = Date.now();
-  });
-
-  // A poll answer must not overwrite the DOM a (re)connecting socket resumes from: the socket
-  // computed its ?after= from it.
-  document.addEventListener("htmx:beforeSwap", (event) => {
-    const target = event.detail.target;
-    if (socketBusy() && target && target.matches && target.matches("[data-live-region]")) {
-      event.detail.shouldSwap = false;
     }
   });
 
@@ -270,7 +282,40 @@
       if (label) label.textContent = left >= 60 ? Math.floor(left / 60) + " min " + String(left % 60).padStart(2, "0") + " s" : left + " s";
     });
   }
-  setInterval(tickCountdowns, 1000);
+
+  // Elapsed time of the run and of running steps, ticked from data-started-at; the server's clock
+  // (data-server-now on the status badge, re-sent with every state) corrects for the browser's.
+  let skew = 0;
+  function readClock() {
+    const status = document.getElementById("execution-status");
+    const serverNow = status && Date.parse(status.dataset.serverNow || "");
+    if (serverNow && status.dataset.clockRead !== "1") {
+      skew = serverNow - Date.now();
+      status.dataset.clockRead = "1";
+    }
+  }
+
+  // The same words as views.duration_of.
+  function durationText(seconds) {
+    if (seconds < 10) return seconds.toFixed(1) + " s";
+    if (seconds < 60) return Math.round(seconds) + " s";
+    const minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return minutes + " min " + String(Math.floor(seconds) % 60).padStart(2, "0") + " s";
+    return Math.floor(minutes / 60) + " h " + String(minutes % 60).padStart(2, "0") + " min";
+  }
+
+  function tickDurations() {
+    const now = Date.now() + skew;
+    document.querySelectorAll("[data-started-at]").forEach((element) => {
+      const started = Date.parse(element.dataset.startedAt);
+      if (started) element.textContent = durationText(Math.max(0, (now - started) / 1000));
+    });
+  }
+
+  setInterval(() => {
+    tickCountdowns();
+    tickDurations();
+  }, 1000);
 
   document.addEventListener("DOMContentLoaded", () => {
     document.body.dataset.livePolling = "off";

@@ -14,6 +14,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
+from apps.core.redis_url import channel_layer_host
 from apps.executions.models import Execution, OutputChunk, StepRun
 from apps.executions.output import StepOutput
 from apps.executions.streaming import publish_chunk, publish_state
@@ -33,7 +34,7 @@ def channel_layer(settings):
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": f"test-{uuid.uuid4().hex[:12]}"},
+            "CONFIG": {"hosts": [channel_layer_host(settings.REDIS_URL)], "prefix": f"test-{uuid.uuid4().hex[:12]}"},
         }
     }
     settings.RUNBOOKS_STREAM_RECHECK_SECONDS = 30  # tests that rely on the periodic check lower it
@@ -453,3 +454,89 @@ def test_an_execution_deleted_under_an_open_socket_closes_it_cleanly(cast, execu
         assert texts == [] and closed["code"] in (1000, 4404)
 
     run(scenario)
+
+
+def gate_execution(cast, gate: str) -> Execution:
+    """A run of cast.runbook started by the runner, waiting at a `gate` instruction."""
+    from django.utils import timezone
+
+    execution = Execution.objects.create(
+        runbook=cast.runbook,
+        snapshot={"blocks": []},
+        status="waiting",
+        triggered_by=cast.runner,
+        started_at=timezone.now(),
+    )
+    StepRun.objects.create(
+        execution=execution,
+        position=0,
+        block_key="gate",
+        kind="instruction",
+        status="waiting",
+        started_at=timezone.now(),
+        result={"gate": gate, "wait": {"reason": gate}},
+    )
+    return execution
+
+
+def page_headers(client_for, user, execution) -> tuple[list[tuple[bytes, bytes]], object]:
+    """The cookies a browser has after loading the run's page: session and CSRF."""
+    client = client_for(user)
+    client.get(f"/executions/{execution.pk}/")
+    cookies = "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
+    return [(b"origin", b"http://testserver"), (b"cookie", cookies.encode())], client
+
+
+@pytest.mark.parametrize(
+    ("gate", "role", "buttons"),
+    [
+        ("confirm", "runner", ["continue", "reject"]),
+        ("confirm", "editor", ["continue", "reject"]),
+        ("confirm", "viewer", []),
+        ("approval", "runner", ["reject"]),  # the starter: not their own approval
+        ("approval", "editor", ["approve", "reject"]),
+    ],
+)
+def test_each_socket_gets_its_own_users_buttons_in_the_state_frame(
+    cast, client_for, transactional_db, gate, role, buttons
+):
+    execution = gate_execution(cast, gate)
+    headers, _ = page_headers(client_for, getattr(cast, role), execution)
+
+    async def scenario():
+        socket = communicator(execution, headers)
+        await socket.connect()
+        texts, _ = await frames_until(socket, lambda text: 'id="execution-status"' in text)
+        await socket.disconnect()
+        return "".join(texts)
+
+    frame = run(scenario)
+    assert re.findall(r'name="decision" value="(\w+)"', frame) == buttons
+    assert ("Cancel run…" in frame) is (role != "viewer")
+    assert ("you cannot approve it" in frame) is (gate == "approval" and role == "runner")
+    assert "hx-get" not in frame, "no loader: the frame itself carries the buttons"
+
+
+def test_a_button_from_a_live_frame_posts_with_a_valid_csrf_token(cast, client_for, transactional_db):
+    from django.test import Client
+
+    execution = gate_execution(cast, "confirm")
+    headers, client = page_headers(client_for, cast.editor, execution)
+
+    async def scenario():
+        socket = communicator(execution, headers)
+        await socket.connect()
+        texts, _ = await frames_until(socket, lambda text: 'id="execution-status"' in text)
+        await socket.disconnect()
+        return "".join(texts)
+
+    frame = run(scenario)
+    token = re.search(r'name="csrfmiddlewaretoken" value="(\w+)"', frame).group(1)
+    # A browser without JavaScript posts the form as the frame rendered it: CSRF checks are on.
+    strict = Client(enforce_csrf_checks=True)
+    strict.cookies = client.cookies
+    answer = strict.post(
+        f"/executions/{execution.pk}/decide", {"csrfmiddlewaretoken": token, "step": "gate", "decision": "continue"}
+    )
+    assert answer.status_code == 302
+    assert StepRun.objects.get(execution=execution).status == "succeeded"

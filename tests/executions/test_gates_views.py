@@ -196,32 +196,18 @@ def test_conditional_and_command_show_their_result(waiting, cast):
     assert ">3</span>" in command and "<code>replicas</code>" in command
 
 
-@pytest.mark.parametrize(
-    ("role", "status", "buttons"),
-    [("runner", 200, True), ("viewer", 200, False), ("outsider", 404, False), ("staff", 404, False)],
-)
-def test_the_actions_route_gives_each_person_their_own_buttons(waiting, cast, client_for, role, status, buttons):
+def test_a_steps_body_carries_the_buttons_of_the_person_it_is_rendered_for(waiting, cast):
+    execution = waiting()
+    assert 'value="continue"' in body_of(execution, "gate", cast.runner)
+    assert "<button" not in body_of(execution, "gate", cast.viewer)
+    assert "<button" not in body_of(execution, "gate", None)
+    assert "hx-get" not in body_of(execution, "gate", cast.runner), "no loader: the buttons are in the body"
+
+
+def test_the_actions_route_is_gone(waiting, cast, client_for):
     execution = waiting()
     step = execution.steps.get(block_key="gate")
-    response = client_for(getattr(cast, role)).get(f"/executions/{execution.pk}/steps/{step.pk}/actions")
-    assert response.status_code == status
-    if status == 200:
-        assert (b'value="continue"' in response.content) is buttons
-        assert f'id="step-actions-{step.pk}"'.encode() in response.content
-
-
-def test_the_actions_route_refuses_a_step_of_another_run(waiting, cast, client_for):
-    execution, other = waiting(), waiting()
-    step = other.steps.get(block_key="gate")
     assert client_for(cast.runner).get(f"/executions/{execution.pk}/steps/{step.pk}/actions").status_code == 404
-
-
-def test_a_live_frame_loads_the_buttons_only_where_there_could_be_some(waiting, cast):
-    execution = waiting()
-    gate_step = execution.steps.get(block_key="gate")
-    loader = f'hx-get="/executions/{execution.pk}/steps/{gate_step.pk}/actions"'
-    assert loader in body_of(execution, "gate", None)
-    assert "hx-get" not in body_of(execution, "after", None)
 
 
 def test_the_run_page_links_a_retry_to_its_original_and_decides_in_place(waiting, cast, client_for):

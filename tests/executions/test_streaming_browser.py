@@ -192,7 +192,7 @@ def test_without_a_socket_the_page_says_so_and_polls_until_the_end(stack, open_p
     )
     run_block(page, data["runbook"])
     page.wait_for_selector("#live-banner:not([hidden])")
-    assert page.inner_text("#live-banner") == "Live updates disconnected — refreshing every 2 s"
+    assert page.inner_text("#live-banner") == "Live updates unavailable, refreshing every 2 s"
     page.wait_for_selector("#execution-status[data-final='1']", timeout=40000)
     assert numbered(output_text(page), "tick") == list(range(1, 16))
     assert "Succeeded" in page.inner_text("#execution-status")

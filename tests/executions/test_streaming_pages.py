@@ -137,8 +137,8 @@ def test_a_running_page_connects_the_socket_and_a_final_one_does_not(cast, clien
     assert "ws-connect" not in html and "hx-trigger" not in html
 
 
-def test_a_waiting_gate_shows_its_buttons_on_the_page_and_loads_them_from_a_live_frame(cast, client_for, make_runbook):
-    from apps.executions import fragments
+def test_a_waiting_gate_shows_its_buttons_on_the_page_and_in_each_persons_live_frame(cast, client_for, make_runbook):
+    from apps.executions.consumers import state_frame_for
     from apps.executions.selectors import execution_steps
     from apps.executions.services import execution_start
     from tests.executions.conftest import run_now
@@ -152,7 +152,9 @@ def test_a_waiting_gate_shows_its_buttons_on_the_page_and_loads_them_from_a_live
     slot = html[html.index(f'id="step-slot-{step.pk}"') :]
     assert "Waiting for someone with run rights to continue." in slot and 'value="continue"' in slot
     assert 'value="continue"' not in client_for(cast.viewer).get(f"/executions/{execution.pk}/").content.decode()
-    # The socket's frame is rendered for nobody: no buttons in it, a loader that asks with the viewer's session.
-    frame = fragments.state_frame(execution, execution_steps(execution))
-    assert f'hx-swap-oob="innerHTML:#step-slot-{step.pk}"' in frame
-    assert f'hx-get="/executions/{execution.pk}/steps/{step.pk}/actions"' in frame and "<button" not in frame
+    # The socket's frame is rendered per person (consumers.py): the runner's has the buttons, the viewer's none.
+    steps = execution_steps(execution)
+    frame = state_frame_for(cast.runner, execution, steps)
+    assert f'hx-swap-oob="innerHTML:#step-slot-{step.pk}"' in frame and 'value="continue"' in frame
+    assert "hx-get" not in frame, "no loader fetches the buttons after the frame"
+    assert "<button" not in state_frame_for(cast.viewer, execution, steps)

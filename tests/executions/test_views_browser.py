@@ -84,7 +84,9 @@ def test_a_runner_runs_a_block_then_the_runbook_and_finds_both_in_history(
     assert "v1" in page.locator("dl.meta").inner_text()
 
 
-def test_the_execution_page_follows_the_run_and_stops_polling_when_final(transactional_db, cast, make_runbook, page):
+def test_without_a_socket_the_execution_page_follows_the_run_and_stops_polling_when_final(
+    transactional_db, cast, make_runbook, page
+):
     from django.utils import timezone
 
     from apps.executions.services import execution_start
@@ -95,10 +97,13 @@ def test_the_execution_page_follows_the_run_and_stops_polling_when_final(transac
     sign_in(page, "viewer")
     page.goto(f"/executions/{execution.pk}/")
     pane = page.locator(f"#execution-{execution.pk}")
-    assert pane.get_attribute("hx-trigger") == "every 1s"
+    assert pane.get_attribute("hx-trigger") is None, "the region is never polled while a socket could connect"
     assert page.title().startswith("Queued")
+    # The live server speaks no WebSocket: the page says so and falls back to refreshing the region.
+    page.wait_for_selector("#live-banner:not([hidden])")
+    assert page.inner_text("#live-banner") == "Live updates unavailable, refreshing every 2 s"
     now = timezone.now()
     Execution.objects.filter(pk=execution.pk).update(status="succeeded", started_at=now, finished_at=now)
     pane.locator(".status-succeeded").first.wait_for(timeout=5000)
-    assert page.locator(f"#execution-{execution.pk}").get_attribute("hx-trigger") is None
     page.wait_for_function("document.title.startsWith('Succeeded')", timeout=5000)
+    assert page.is_hidden("#live-banner"), "polling ends with the run"

@@ -72,27 +72,16 @@ def test_truncated_output_is_marked(cast, client_for, execution):
     assert "Output truncated" in client_for(cast.viewer).get(url(execution)).content.decode()
 
 
-def test_a_running_execution_polls_every_second(cast, client_for, execution):
+def test_the_region_is_not_polled_but_the_fallback_can_refresh_it(cast, client_for, execution):
     partial = client_for(cast.viewer).get(
         url(execution), HTTP_HX_REQUEST="true", HTTP_HX_TARGET=f"execution-{execution.pk}"
     )
     html = partial.content.decode()
-    assert 'hx-trigger="every 1s"' in html
-    assert "<!doctype" not in html, "the poll gets the partial, not the page"
+    # One update path: the socket. The page script polls data-refresh-url only while it cannot connect.
+    assert "hx-trigger" not in html and "hx-get" not in html
+    assert f'data-refresh-url="/executions/{execution.pk}/"' in html
+    assert "<!doctype" not in html, "the fallback gets the partial, not the page"
     assert html.lstrip().startswith("<title>Queued · Run #"), "the tab title follows the state"
-
-
-@pytest.mark.parametrize("status", sorted(ExecutionStatus.values))
-def test_polling_stops_once_the_execution_is_final(cast, client_for, execution, status):
-    finish(execution, status)
-    partial = client_for(cast.viewer).get(
-        url(execution), HTTP_HX_REQUEST="true", HTTP_HX_TARGET=f"execution-{execution.pk}"
-    )
-    html = partial.content.decode()
-    if execution.is_final:
-        assert "hx-trigger" not in html
-    else:
-        assert 'hx-trigger="every 1s"' in html
 
 
 def test_runners_cancel_a_queued_run_at_once(cast, client_for, execution):

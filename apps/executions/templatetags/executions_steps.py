@@ -17,8 +17,8 @@ RETRY_STEP_STATUSES = ("failed", "cancelled", "timed_out")
 def step_actions(user, execution, step) -> dict:
     """{decide: [decisions], skip: bool, retry: bool, approval_blocked: bool}; nothing for viewers.
 
-    The live socket renders steps without a request: without a user, no buttons (the page's next
-    full render, or the socket's own user, brings them).
+    The page renders them for the person viewing it, and the socket's consumer for its own user
+    (consumers.py), from this same tag: without a signed-in user, no buttons.
     """
     actions = {"decide": [], "skip": False, "retry": False, "approval_blocked": False}
     if user is None or not getattr(user, "is_authenticated", False):
@@ -62,15 +62,6 @@ def seconds_until(value) -> int:
 def iso_time(value):
     """An ISO string from a result (JSON has no datetimes) back to a datetime for |date."""
     return parse_datetime(str(value or ""))
-
-
-@register.filter
-def may_offer_actions(step, execution) -> bool:
-    """Whether anyone could have a button on this step now: a waiting gate or timer, or a failed
-    step of a finished run. Only then does a live frame ask the server for this person's buttons."""
-    if step.status == "waiting":
-        return execution.status == "waiting"
-    return execution.status in RETRYABLE and step.status in RETRY_STEP_STATUSES
 
 
 @register.filter
