@@ -166,6 +166,9 @@ def refused(expression: str, **params) -> str:
         "namespace(a='x' * 40000, b='y' * 40000)",
         "('x' * 60000).translate({120: 'y' * 60000})",
         "(range(60000) | map('center', 60000) | list) | length",
+        "('%(a)s' * 100) % {'a': 'x' * 60000}",
+        "('%(a)s' * 100) | format(a='x' * 60000)",
+        "range(60000) | map('center', 60000) | batch(10**9) | first",
     ],
 )
 def test_it_refuses_each_way_to_build_a_huge_value(expression):
@@ -272,6 +275,27 @@ def test_saving_a_config_does_not_build_the_value_in_the_web_process():
     finally:
         tracemalloc.stop()
     assert peak < 5 * 1024 * 1024, f"saving allocated {peak:,} bytes"
+
+
+def test_saving_a_template_does_not_fold_filters_into_a_huge_constant():
+    import tracemalloc
+
+    from apps.blocks.kinds import ConfigError, validate_config
+
+    body = "{{ " + " ~ ".join(["'x' | center(60000)"] * 200) + " }}"
+    config = {"method": "POST", "url": "https://example.com/", "body": body}
+    tracemalloc.start()
+    try:
+        try:
+            validate_config("api_call", config)
+        except ConfigError:
+            pass
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 5 * 1024 * 1024, f"saving allocated {peak:,} bytes"
+    with pytest.raises(RenderError, match="would build a string of more than 65,536 characters"):
+        render_body(body, make_context({}, {}), content_type="text/plain")
 
 
 def test_saving_a_template_with_a_refused_statement_is_a_field_error():

@@ -34,7 +34,7 @@ from jinja2 import TemplateError, nodes
 from jinja2.compiler import CodeGenerator
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEscapeFormatter, SandboxedFormatter
-from jinja2.utils import Namespace, generate_lorem_ipsum
+from jinja2.utils import Namespace, generate_lorem_ipsum, pass_context
 from markupsafe import Markup
 
 MAX_VALUE_CHARS = 64 * 1024
@@ -53,7 +53,7 @@ PRINTF_SPEC_RE = re.compile(
 )
 # Filters that hand back a generator over their input: items flow through them one at a time and
 # are counted where something finally collects them.
-LAZY_FILTERS = frozenset({"map", "select", "reject", "selectattr", "rejectattr", "batch"})
+LAZY_FILTERS = frozenset({"map", "select", "reject", "selectattr", "rejectattr"})
 
 
 class LimitExceeded(TemplateError):
@@ -230,9 +230,14 @@ def check_printf(template: Any, values: Any) -> None:
                 number = _number(spec[part])
             check_width(number)
             total += number if _is_integer(number) else 0
-        if spec["key"] is None:
+        # Each conversion writes its value out again: `%(a)s%(a)s` counts `a` twice.
+        if spec["key"] is not None:
+            value = values.get(spec["key"]) if isinstance(values, dict) else None
+        else:
+            value = positional[index] if index < len(positional) else None
             index += 1
-    check_size(total + measure(values, budget.ceiling), budget)
+        total += measure(value, budget.ceiling)
+        check_size(total, budget)
 
 
 def replaced_size(text: Any, old: Any, new: Any, count: Any) -> int:
@@ -361,21 +366,26 @@ FILTER_CHECKS = {
 
 
 def bounded_filter(name: str, function: Any) -> Any:
-    # Jinja passes a context/environment first to some filters (the marker is copied by wraps).
-    lead = 1 if getattr(function, "jinja_pass_arg", None) is not None else 0
+    """`function` with its inputs drawn and checked and its result measured.
+
+    The wrapper takes the context, as a context filter: Jinja never folds those at compile time, so
+    no filter runs outside a budget (a folded `'x'|center(60000) ~ …` would be joined unchecked).
+    """
+    passes = getattr(getattr(function, "jinja_pass_arg", None), "name", None)
     check = FILTER_CHECKS.get(name)
 
     @functools.wraps(function)
-    def bounded(*args: Any, **kwargs: Any) -> Any:
+    def bounded(context: Context, *args: Any, **kwargs: Any) -> Any:
         budget = tick()
         if name not in LAZY_FILTERS:
-            args = args[:lead] + tuple(bounded_argument(item) for item in args[lead:])
+            args = tuple(bounded_argument(item) for item in args)
             kwargs = {key: bounded_argument(item) for key, item in kwargs.items()}
         if check is not None:
-            check(args[lead:], kwargs, budget)
-        return checked(function(*args, **kwargs))
+            check(args, kwargs, budget)
+        lead = {"context": (context,), "eval_context": (context.eval_ctx,), "environment": (context.environment,)}
+        return checked(function(*lead.get(passes, ()), *args, **kwargs))
 
-    return bounded
+    return pass_context(bounded)
 
 
 def bounded_range(*args: int) -> range:

@@ -149,7 +149,7 @@ def _compile(compile_it, source: str):
         return compile_it(source)
     except (SyntaxError, RecursionError, MemoryError):
         # Python's compiler refuses the generated code of very deep nesting; say so as a syntax error.
-        raise TemplateSyntaxError("the template is nested too deeply", 1) from None
+        raise TemplateSyntaxError("it is nested too deeply", 1) from None
 
 
 def check_template(template: str) -> None:
