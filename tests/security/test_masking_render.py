@@ -126,7 +126,11 @@ def socket_frames(execution, client_for, user) -> str:
     from runbooks_site.asgi import application
 
     session = client_for(user).cookies[settings.SESSION_COOKIE_NAME].value
-    headers = [(b"origin", b"http://testserver"), (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session}".encode())]
+    headers = [
+        (b"host", b"testserver"),
+        (b"origin", b"http://testserver"),
+        (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session}".encode()),
+    ]
 
     async def scenario():
         socket = WebsocketCommunicator(application, f"/ws/executions/{execution.pk}/", headers=headers)
