@@ -15,7 +15,8 @@ of megabytes in one step. Every way a value comes into being in the sandbox is c
   `bounded_*` methods (Jinja's documented `code_generator_class` hook).
 
 A built value may be twice as large as the run data the expression reads (a step result bigger
-than 64 KiB may still be filtered, encoded or passed on) and otherwise `MAX_VALUE_CHARS`; a whole template may
+than 64 KiB may still be filtered, encoded or passed on), at least `MAX_VALUE_CHARS` and at most
+`MAX_CEILING_CHARS`; all values built by one evaluation together at most `MAX_BUILT_CHARS`; a whole template may
 render to `MAX_RENDERED_CHARS` (an API call body may be 1 MiB). Templates may use `if`, `for` and
 `set name = …` only: macros, call/filter blocks and block `set` would build buffers out of sight.
 """
@@ -41,11 +42,15 @@ MAX_VALUE_CHARS = 64 * 1024
 MAX_WIDTH = MAX_VALUE_CHARS
 MAX_INTEGER_BITS = 64 * 1024
 MAX_RENDERED_CHARS = 2 * 1024 * 1024
+# However much run data there is, no single value beyond this, and no more than MAX_BUILT_CHARS in
+# all: one expression has room for a hundred operations, each of which could otherwise be that big.
+MAX_CEILING_CHARS = 2 * 1024 * 1024
+MAX_BUILT_CHARS = 16 * 1024 * 1024
 MAX_CPU_SECONDS = 2.0
 MAX_JSON_INDENT = 16
 MAX_LINK_ATTRIBUTE_CHARS = 256
-# Counting the run data stops here: a context this large already dwarfs any legitimate result.
-MAX_COUNTED_CHARS = 64 * 1024 * 1024
+# Counting the run data stops here: past it the ceiling is at its maximum anyway.
+MAX_COUNTED_CHARS = MAX_CEILING_CHARS
 BINARY_OPERATORS = frozenset({"+", "-", "*", "/", "//", "%", "**"})
 DIGITS_RE = re.compile(r"\d+")
 PRINTF_SPEC_RE = re.compile(
@@ -72,6 +77,8 @@ class LimitExceeded(TemplateError):
 class Budget:
     ceiling: int
     deadline: float
+    # What the evaluation has built so far, values since dropped included.
+    built: int = 0
 
 
 _budget: ContextVar[Budget | None] = ContextVar("sandbox_budget", default=None)
@@ -81,7 +88,7 @@ _budget: ContextVar[Budget | None] = ContextVar("sandbox_budget", default=None)
 def budgeted(context: dict):
     """Evaluate under a fresh budget: values up to twice the run data's size, at least MAX_VALUE_CHARS."""
     # Twice the run data: quoting or escaping what a step produced (tojson, urlencode) may grow it.
-    ceiling = max(MAX_VALUE_CHARS, 2 * measure(context, MAX_COUNTED_CHARS))
+    ceiling = min(MAX_CEILING_CHARS, max(MAX_VALUE_CHARS, 2 * measure(context, MAX_COUNTED_CHARS)))
     token = _budget.set(Budget(ceiling=ceiling, deadline=time.thread_time() + MAX_CPU_SECONDS))
     try:
         yield
@@ -167,8 +174,12 @@ def checked(value: Any) -> Any:
     budget = tick()
     if _is_integer(value) and value.bit_length() > MAX_INTEGER_BITS:
         raise LimitExceeded(f"would build a number of more than {MAX_INTEGER_BITS:,} bits")
-    if measure(value, budget.ceiling) > budget.ceiling:
+    size = measure(value, budget.ceiling)
+    if size > budget.ceiling:
         raise too_big(value, budget.ceiling)
+    budget.built += size
+    if budget.built > MAX_BUILT_CHARS:
+        raise LimitExceeded(f"built more than {MAX_BUILT_CHARS:,} characters in all")
     return value
 
 
