@@ -104,13 +104,18 @@ def environment_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def environment_rebuild(request: HttpRequest, pk: int) -> HttpResponse:
     environment = services.environment_for_user(request.user, pk, manage=True)
+    refusal = ""
     try:
         services.environment_build_request(environment=environment, user=request.user)
     except InvalidInput as error:
-        messages.error(request, " ".join(str(message) for value in error.errors.values() for message in value))
+        refusal = " ".join(str(message) for value in error.errors.values() for message in value)
+    if request.htmx:
+        # The section replaces itself, so the refusal is said inside it (a flash message would
+        # only show on the next full page).
+        context = {"environment": environment, "used_by": [], "build_error": refusal}
+        return render(request, "environments/_build.html", context, status=400 if refusal else 200)
+    if refusal:
+        messages.error(request, refusal)
     else:
         messages.success(request, "Build queued; this page shows its progress.")
-    if request.htmx:
-        context = {"environment": environment, "used_by": []}
-        return render(request, "environments/_build.html", context)
     return redirect("environments:detail", pk=environment.pk)

@@ -304,13 +304,20 @@ def runbook_archive(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _share_context(runbook, *, grant_form=None, grant_errors=None, row_errors=None) -> dict:
+    entries = runbook_access_entries(runbook)
+    row_errors = row_errors or {}
+    listed = {entry["principal"] for entry in entries}
     return {
         "runbook": runbook,
-        "entries": runbook_access_entries(runbook),
+        "entries": entries,
         "roles": Role.choices,
         "grant_form": grant_form or GrantForm(),
         "grant_errors": grant_errors or {},
-        "row_errors": row_errors or {},
+        "row_errors": row_errors,
+        # A change to a principal with no row (revoked meanwhile, or a hand-made request) still says why.
+        "unlisted_errors": [
+            problem for label, problems in row_errors.items() if label not in listed for problem in problems
+        ],
     }
 
 
@@ -342,11 +349,18 @@ def runbook_share(request: HttpRequest, pk: int) -> HttpResponse:
 def share_grant(request: HttpRequest, pk: int) -> HttpResponse:
     runbook = runbook_for_user(request.user, pk, SHARE)
     form = GrantForm(data=request.POST)
-    if not form.is_valid():
-        errors = {name: list(messages_) for name, messages_ in form.errors.items()}
+    valid = form.is_valid()
+    errors = {name: list(messages_) for name, messages_ in form.errors.items()}
+    principal = None
+    if "principal_kind" in form.cleaned_data and form.cleaned_data.get("name", "").strip():
+        # Looked up even when the role is wrong, so an unknown name is not reported only later.
+        try:
+            principal = services.parse_principal(form.principal())
+        except InvalidInput as error:
+            errors.setdefault("name", []).extend(message for value in error.errors.values() for message in value)
+    if not valid or principal is None:
         return _share_response(request, runbook, status=400, grant_form=form, grant_errors=errors)
     try:
-        principal = services.parse_principal(form.principal())
         services.runbook_grant(runbook=runbook, actor=request.user, principal=principal, role=form.cleaned_data["role"])
     except InvalidInput as error:
         errors = {("name" if name == "principal" else name): value for name, value in error.errors.items()}

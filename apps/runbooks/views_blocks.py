@@ -19,7 +19,7 @@ from django_htmx.http import reswap, retarget
 
 from apps.blocks.kinds import KIND_FORMS, BlockKind
 from apps.core.errors import InvalidInput, StaleRevision, TooLarge
-from apps.runbooks import services
+from apps.runbooks import services, validation
 from apps.runbooks.forms import block_forms
 from apps.runbooks.models import Block, Runbook
 from apps.runbooks.roles import EDIT, VIEW
@@ -90,10 +90,26 @@ def _form_response(request, context: dict, *, status: int = 200, page_title: str
     )
 
 
-def _bind_and_check(meta, kind_form) -> bool:
-    # Both forms validate so every problem shows at once, not one round-trip per field.
+def _bind_and_check(meta, kind_form, runbook: Runbook, block: Block | None = None) -> bool:
+    # Both forms validate so every problem shows at once, not one round-trip per field. The key's
+    # rules are the service's (which still decides on save), asked here too so a bad or taken key
+    # is not reported only once the other fields are fixed.
     meta_ok = meta.is_valid()
     kind_ok = kind_form.is_valid()
+    key = meta.cleaned_data.get("key", "").strip() if meta_ok else ""
+    if key:
+        clashes = runbook.blocks.filter(key=key)
+        if block is not None:
+            clashes = clashes.exclude(pk=block.pk)
+        try:
+            validation.clean_block_key(key)
+        except InvalidInput as error:
+            meta.add_error("key", error.errors["key"])
+            meta_ok = False
+        else:
+            if clashes.exists():
+                meta.add_error("key", f"The key “{key}” is used by another block.")
+                meta_ok = False
     return meta_ok and kind_ok
 
 
@@ -139,7 +155,7 @@ def block_create(request: HttpRequest, pk: int) -> HttpResponse:
     meta, kind_form = block_forms(kind=kind, prefix=prefix, data=request.POST, user=request.user)
     context = {"runbook": runbook, "block": None, "kind": kind, "prefix": prefix, "meta": meta, "kind_form": kind_form}
     title = f"New {BlockKind(kind).label.lower()} block"
-    if not _bind_and_check(meta, kind_form):
+    if not _bind_and_check(meta, kind_form, runbook):
         return _form_response(request, context, status=_error_status(kind_form), page_title=title)
     try:
         block = services.block_create(
@@ -201,7 +217,7 @@ def block_edit(request: HttpRequest, pk: int, block_pk: int) -> HttpResponse:
     title = f"Edit block “{block.key}”"
     if request.method == "GET":
         return _form_response(request, context, page_title=title)
-    if not _bind_and_check(meta, kind_form):
+    if not _bind_and_check(meta, kind_form, runbook, block):
         return _form_response(request, context, status=_error_status(kind_form), page_title=title)
     try:
         services.block_update(
@@ -264,6 +280,9 @@ def block_move(request: HttpRequest, pk: int, block_pk: int) -> HttpResponse:
     runbook, block = _block_for(request, pk, block_pk)
     offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
     if offset is None:
+        refusal = InvalidInput({"direction": ["Choose direction up or down."]})
+        if request.htmx:
+            return _problems_response(request, runbook, refusal)
         return HttpResponse("Choose direction up or down.", status=400)
     # Without JavaScript the page's #runbook-revision is not sent; the form's own copy stands in.
     revision = request.POST.get("revision", request.POST.get("fallback_revision"))
