@@ -16,9 +16,9 @@ of megabytes in one step. Every way a value comes into being in the sandbox is c
 
 A built value may be twice as large as the run data the expression reads (a step result bigger
 than 64 KiB may still be filtered, encoded or passed on), at least `MAX_VALUE_CHARS` and at most
-`MAX_CEILING_CHARS`; all values built by one evaluation together at most `MAX_BUILT_CHARS`; a whole template may
-render to `MAX_RENDERED_CHARS` (an API call body may be 1 MiB). Templates may use `if`, `for` and
-`set name = …` only: macros, call/filter blocks and block `set` would build buffers out of sight.
+`MAX_CEILING_CHARS`; all values one evaluation builds together at most `MAX_BUILT_CHARS`; a whole
+template may render to `MAX_RENDERED_CHARS` (an API call body may be 1 MiB). Templates may use `if`,
+`for` and `set name = …` only: macros, call/filter blocks and block `set` build buffers out of sight.
 """
 
 import functools
