@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.blocks.kinds import BlockKind
 from apps.core.errors import InvalidInput, ServiceUnavailable, StaleRevision, TooLarge
-from apps.core.markdown import render_markdown
+from apps.core.markdown import markdown_excerpt, render_markdown
 from apps.executions.run_controls import (
     BLOCK_FIELD,
     DRAFT,
@@ -49,6 +49,8 @@ def runbook_list(request: HttpRequest) -> HttpResponse:
     tag = request.GET.get("tag", "").strip().lower()[:50]
     paginator = Paginator(runbooks_visible_to(request.user, q=q, tag=tag), settings.RUNBOOKS_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
+    for runbook in page.object_list:
+        runbook.excerpt = markdown_excerpt(runbook.description)
     context = {"page": page, "q": q, "tag": tag, "filtered": bool(q or tag), "nav": "runbooks"}
     # Live search swaps only the results; history navigation and no-JS get the whole page.
     if request.htmx and request.htmx.target == "results":
