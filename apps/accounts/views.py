@@ -1,3 +1,6 @@
+import math
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -10,6 +13,18 @@ from apps.accounts.forms import ApiTokenForm
 from apps.accounts.selectors import api_token_for_user, api_tokens_of
 from apps.accounts.services import api_token_create, api_token_revoke
 from apps.core.errors import InvalidInput
+
+
+def lockout(request: HttpRequest, original_response: HttpResponse | None = None, credentials=None) -> HttpResponse:
+    """django-axes' answer to a sign-in from a locked-out username or address (AXES_LOCKOUT_CALLABLE).
+
+    429 with our page, on /accounts/login/ and /admin/login/ alike. Every refused attempt restarts
+    the cool-off, so "try again in" is the whole cool-off from now.
+    """
+    minutes = max(1, math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    response = render(request, "accounts/lockout.html", {"minutes": minutes}, status=429)
+    response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    return response
 
 
 @require_POST

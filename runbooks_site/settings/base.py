@@ -4,11 +4,14 @@ Everything configurable comes from the environment (django-environ), with a `.en
 development. See DESIGN.md "Processes and configuration".
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 
 from apps.core.redis_url import channel_layer_host
+
+from ._generated import private_dir, private_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("RUNBOOKS_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -29,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "django_htmx",
     "template_partials",
     "guardian",
@@ -46,6 +50,7 @@ INSTALLED_APPS = [
     "apps.credentials",
     "apps.executions",
     "apps.audit",
+    "apps.automation",
 ]
 
 MIDDLEWARE = [
@@ -59,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes requires: it turns a sign-in refused for lockout into our 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "runbooks_site.urls"
@@ -85,6 +92,12 @@ DATABASES = {
 }
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if DATABASES["default"]["NAME"] not in ("", ":memory:"):
+        # Owner-only from the first byte: the file holds password hashes, sessions and encrypted
+        # credentials. SQLite gives the -wal and -shm files the database file's own mode.
+        if Path(DATABASES["default"]["NAME"]).parent == VAR_DIR:
+            private_dir(VAR_DIR)
+        private_file(Path(DATABASES["default"]["NAME"]))
     # WAL and a busy timeout let daphne and the worker share the file without "database is locked".
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
@@ -94,6 +107,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username or address is refused before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -102,6 +117,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Brute-force protection (django-axes) on every password sign-in: /accounts/login/ and /admin/login/.
+# Either key locks: N failures for one username (from any address) or from one address (for any
+# usernames) refuse further sign-ins for the cool-off, which each refused attempt restarts. Staff
+# unlock by deleting the "Access attempts" rows in the admin, or `manage.py axes_reset_username`.
+# Attempts are not reset by a success: one's own good sign-in would otherwise clear an address's count.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "apps.accounts.views.lockout"
+# The address is REMOTE_ADDR (axes' fallback, django-ipware is not installed): X-Forwarded-For is
+# client-controlled unless a trusted proxy rewrites it, and trusting it would let anyone pick an address.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "accounts:login"
