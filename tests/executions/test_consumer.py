@@ -77,7 +77,7 @@ def store(execution, *texts, secrets=()) -> None:
 
 
 def session_headers(client_for, user) -> list[tuple[bytes, bytes]]:
-    headers = [(b"origin", b"http://testserver")]
+    headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
     if user is not None:
         client = client_for(user)
         headers.append(
@@ -318,7 +318,11 @@ def test_a_masked_secret_arrives_only_as_stars(cast, execution, client_for, view
 def test_signing_out_closes_the_socket(cast, execution, client_for):
     client = client_for(cast.viewer)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-    headers = [(b"origin", b"http://testserver"), (b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode())]
+    headers = [
+        (b"origin", b"http://testserver"),
+        (b"host", b"testserver"),
+        (b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()),
+    ]
 
     async def scenario():
         socket = communicator(execution, headers)
@@ -484,7 +488,7 @@ def page_headers(client_for, user, execution) -> tuple[list[tuple[bytes, bytes]]
     client = client_for(user)
     client.get(f"/executions/{execution.pk}/")
     cookies = "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
-    return [(b"origin", b"http://testserver"), (b"cookie", cookies.encode())], client
+    return [(b"origin", b"http://testserver"), (b"host", b"testserver"), (b"cookie", cookies.encode())], client
 
 
 @pytest.mark.parametrize(
