@@ -5,6 +5,7 @@ urlpatterns = [
     path("", include("apps.runbooks.api_urls")),
     path("", include("apps.runbooks.api_urls_versions")),
     path("", include("apps.credentials.api_urls")),
+    path("", include("apps.runbooks.api_urls_usage")),
     path("", include("apps.audit.api_urls")),
     path("", include("apps.executions.api_urls")),
     path("", include("apps.executions.api_urls_environments")),

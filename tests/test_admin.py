@@ -14,6 +14,7 @@ from apps.credentials.models import Credential, CredentialGroupObjectPermission,
 from apps.executions.models import Execution, ExecutionEnvironment, OutputChunk, StepRun
 from apps.runbooks.models import (
     Block,
+    CredentialRevocation,
     Runbook,
     RunbookGroupObjectPermission,
     RunbookUserObjectPermission,
@@ -37,6 +38,7 @@ READ_ONLY = [
     Execution,
     StepRun,
     OutputChunk,
+    CredentialRevocation,
 ]
 OURS = [Runbook, Block, ApiToken, ExecutionEnvironment, Credential, *READ_ONLY]
 
@@ -68,6 +70,7 @@ def rows(cast):
 
     credential = credential_create(user=cast.owner, name="deploy-token", kind="token", secret="admin-test-secret")
     credential_grant(credential=credential, actor=cast.owner, principal=cast.team, role="user")
+    CredentialRevocation.objects.create(runbook=cast.runbook, credential=credential, revoked_by=cast.owner)
     ExecutionEnvironment.objects.create(name="alpine", image="alpine:3.20")
     RunbookGroupObjectPermission.objects.create(
         content_object=cast.runbook,

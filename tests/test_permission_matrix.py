@@ -99,6 +99,9 @@ MATRIX = [
     ("credentials:delete", "post", CRED_OWNER),
     ("credentials:share", "get", CRED_OWNER),
     ("credentials:share", "post", CRED_OWNER),
+    ("credentials:usage-revoke", "get", CRED_OWNER),
+    ("credentials:usage-revoke", "post", CRED_OWNER),
+    ("credentials:usage-restore", "post", CRED_OWNER),
     ("audit:list", "get", STAFF_ONLY),
     ("audit:export", "get", STAFF_ONLY),
     ("executions:list", "get", SIGNED_IN),
@@ -136,6 +139,9 @@ MATRIX = [
     ("api-credential-detail", "delete", api(CRED_OWNER)),
     ("api-credential-access", "get", api(CRED_OWNER)),
     ("api-credential-access", "put", api(CRED_OWNER)),
+    ("usage-api:credential-usage", "get", api(CRED_USE)),
+    ("usage-api:credential-usage-item", "delete", api(CRED_OWNER)),
+    ("usage-api:credential-usage-item", "put", api(CRED_OWNER)),
     ("audit-api:audit-list", "get", STAFF_ONLY_API),
     ("executions-api:runbook-executions", "post", api(RB_RUN)),
     ("executions-api:execution-list", "get", SIGNED_IN_API),
@@ -186,12 +192,19 @@ def test_every_route_is_in_the_matrix():
 def world(cast, django_user_model):
     from apps.accounts.services import api_token_create
     from apps.credentials.services import credential_create, credential_grant
+    from apps.runbooks.services import runbook_create
     from apps.runbooks.versions import runbook_publish
 
     version = runbook_publish(runbook=cast.runbook, user=cast.owner, message="First")
     credential = credential_create(user=cast.owner, name="deploy-token", kind="token", secret="matrix-secret-value")
     credential_grant(credential=credential, actor=cast.owner, principal=cast.editor, role="user")
     token, _ = api_token_create(user=cast.owner, name="laptop")
+    # Uses the credential: the usage routes answer only for a runbook that does.
+    using = runbook_create(
+        user=cast.owner,
+        title="Uses the token",
+        blocks=[{"key": "call", "kind": "command", "config": {"script": "true", "credentials": [credential.pk]}}],
+    )
     environment = ExecutionEnvironment.objects.create(name="matrix-env", image="runbooks-test-busybox:latest")
     execution = Execution.objects.create(
         runbook=cast.runbook, version=version, snapshot=version.snapshot, status="succeeded", triggered_by=cast.runner
@@ -202,7 +215,7 @@ def world(cast, django_user_model):
     block = cast.runbook.blocks.get(key="restart")
     return SimpleNamespace(
         cast=cast, version=version, credential=credential, token=token, environment=environment,
-        execution=execution, step=step, block=block,
+        execution=execution, step=step, block=block, using=using,
     )  # fmt: skip
 
 
@@ -212,6 +225,7 @@ def url_for(name: str, world) -> str:
         "accounts": world.token.pk,
         "credentials": world.credential.pk,
         "api-credential": world.credential.pk,
+        "usage-api": world.credential.pk,
         "executions": world.execution.pk,
         "environments": world.environment.pk,
         "api-environment": world.environment.pk,
@@ -225,6 +239,7 @@ def url_for(name: str, world) -> str:
         "number": world.version.number,
         "step_pk": world.step.pk,
         "key": world.step.block_key,
+        "runbook_id": world.using.pk,
     }
     return re.sub(r"<(?:\w+:)?(\w+)>", lambda match: str(values[match.group(1)]), pattern)
 
@@ -240,7 +255,7 @@ def client_of(person: str, world, *, api_route: bool):
 @pytest.mark.parametrize("person", PEOPLE)
 @pytest.mark.parametrize(("name", "method", "expected"), MATRIX, ids=[f"{m.upper()} {n}" for n, m, _ in MATRIX])
 def test_each_route_answers_each_person_as_documented(world, person, name, method, expected):
-    is_api = name.startswith(("api-", "runbooks-api", "versions-api", "executions-api", "audit-api"))
+    is_api = name.startswith(("api-", "runbooks-api", "versions-api", "executions-api", "audit-api", "usage-api"))
     client = client_of(person, world, api_route=is_api)
     response = getattr(client, method)(url_for(name, world), **({"format": "json", "data": {}} if is_api else {}))
     want = expected[person]

@@ -32,14 +32,15 @@ HEADER_BOUND_KINDS = (CredentialKind.TOKEN, CredentialKind.BASIC, CredentialKind
 
 
 class CredentialInUse(Conflict):
-    """Deleting a credential that blocks still use; `runbooks` lists them."""
+    """Deleting a credential that drafts' blocks still use; `runbooks` lists them.
+
+    The message counts them without titles: the person deleting may not see every one of them."""
 
     def __init__(self, *, credential: Credential, runbooks: list):
         self.runbooks = runbooks
-        titles = ", ".join(f"“{runbook.title}” (#{runbook.pk})" for runbook in runbooks)
         count = len(runbooks)
         super().__init__(
-            f"“{credential.name}” is used by {count} runbook{'s' if count != 1 else ''}: {titles}. "
+            f"“{credential.name}” is used by the blocks of {count} runbook{'s' if count != 1 else ''}. "
             "Remove it from their blocks first."
         )
 
@@ -75,10 +76,26 @@ def _clean_secret(secret, kind: str, errors: dict) -> str | None:
     if "\0" in secret:
         errors["secret"] = ["The secret may not contain NUL characters."]
         return None
-    if kind in HEADER_BOUND_KINDS and ("\r" in secret or "\n" in secret):
-        errors["secret"] = ["This kind of secret is sent in an HTTP header, so it may not contain line breaks."]
+    problem = secret_header_problem(secret, kind)
+    if problem:
+        errors["secret"] = [problem]
         return None
     return secret
+
+
+def secret_header_problem(secret: str, kind: str) -> str | None:
+    """A token or header value travels as-is in an HTTP header, which carries printable ASCII only
+    (RFC 9110 field values); basic auth is base64-encoded, so only line breaks matter there."""
+    if kind not in HEADER_BOUND_KINDS:
+        return None
+    if "\r" in secret or "\n" in secret:
+        return "This kind of secret is sent in an HTTP header, so it may not contain line breaks."
+    if kind != CredentialKind.BASIC and not all(" " <= char <= "~" or char == "\t" for char in secret):
+        return (
+            "This kind of secret is sent as-is in an HTTP header, which carries printable ASCII only: "
+            "remove accented letters, other non-ASCII characters and control characters."
+        )
+    return None
 
 
 @sensitive_variables()
@@ -133,11 +150,9 @@ def credential_clean(data: dict, *, current: Credential | None) -> dict:
     secret = data.get("secret")
     if current is None or secret not in (None, ""):
         cleaned["secret"] = _clean_secret(secret, kind, errors)
-    elif kind in HEADER_BOUND_KINDS and kind != current.kind:
+    elif kind in HEADER_BOUND_KINDS and kind != current.kind and secret_header_problem(current.secret, kind):
         # Kept secret, new kind: it must still fit the new kind's rules, checked without showing it.
-        kept = current.secret
-        if "\r" in kept or "\n" in kept:
-            errors["secret"] = ["The saved secret contains line breaks, which this kind cannot send; enter a new one."]
+        errors["secret"] = ["The saved secret cannot be sent in an HTTP header by this kind; enter a new one."]
     if errors:
         raise InvalidInput(errors)
     return cleaned
@@ -251,6 +266,35 @@ def credentials_check_attachable(*, user, credential_ids) -> None:
                 "credentials": [
                     f"You cannot attach credential #{pk}: it does not exist or you do not have the user role on it."
                     for pk in refused
+                ]
+            }
+        )
+
+
+def credentials_check_changeable(*, user, credential_ids, block_key: str) -> None:
+    """Refuse (InvalidInput on `credentials`) a change to a block that keeps credentials the user
+    holds no `user` role on. The block already names them, so the message may too, with who can
+    make the change instead."""
+    ids = sorted({int(value) for value in credential_ids or ()})
+    if not ids or (user.is_authenticated and user.is_superuser):
+        return
+    credentials = list(Credential.objects.filter(pk__in=ids).select_related("owner"))
+    checker = ObjectPermissionChecker(user)
+    if credentials and user.is_authenticated:
+        checker.prefetch_perms(credentials)
+    refused = [
+        credential for credential in credentials
+        if not user.is_authenticated or not checker.has_perm("use_credential", credential)
+    ]  # fmt: skip
+    if refused:
+        raise InvalidInput(
+            {
+                "credentials": [
+                    f"Block “{block_key}” carries credential “{credential.name}”, and changing the kind or "
+                    f"configuration of such a block takes the user role on it, which you do not hold. "
+                    f"Ask {credential.owner.get_username()} (its owner) or someone with the user role on "
+                    f"“{credential.name}” to make this change, or remove the credential from the block."
+                    for credential in refused
                 ]
             }
         )

@@ -2,10 +2,10 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.core.errors import InvalidInput
 from apps.core.object_roles import parse_principal
@@ -20,6 +20,10 @@ from apps.credentials.selectors import (
     runbooks_using_credential,
 )
 from apps.credentials.services import CredentialInUse
+
+# Above the credentials layer on purpose: a runbook's use of a credential is a runbooks matter.
+from apps.runbooks import usage
+from apps.runbooks.usage import credential_usage, may_revoke
 
 
 def _add_errors(form, error: InvalidInput) -> None:
@@ -59,7 +63,8 @@ def credential_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "credential": credential,
         "role": credential_role_of(request.user, credential),
-        "runbooks": runbooks_using_credential(credential),
+        "usage": credential_usage(credential=credential, user=request.user),
+        "may_revoke": may_revoke(request.user, credential),
         "nav": "credentials",
     }
     return render(request, "credentials/detail.html", context)
@@ -90,17 +95,24 @@ def credential_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def credential_delete(request: HttpRequest, pk: int) -> HttpResponse:
     credential = credential_for_user(request.user, pk, roles.DELETE)
     refusal = None
-    runbooks = runbooks_using_credential(credential)
+    in_use = bool(runbooks_using_credential(credential))
     if request.method == "POST":
         try:
             services.credential_delete(credential=credential, user=request.user)
         except CredentialInUse as error:
-            refusal, runbooks = str(error), error.runbooks
+            refusal, in_use = str(error), True
         else:
             messages.success(request, f"Credential “{credential.name}” deleted.")
             return redirect("credentials:list")
     status = 409 if refusal else 200
-    context = {"credential": credential, "runbooks": runbooks, "refusal": refusal, "nav": "credentials"}
+    context = {
+        "credential": credential,
+        "in_use": in_use,
+        "usage": credential_usage(credential=credential, user=request.user),
+        "may_revoke": False,
+        "refusal": refusal,
+        "nav": "credentials",
+    }
     return render(request, "credentials/delete.html", context, status=status)
 
 
@@ -134,3 +146,31 @@ def credential_share(request: HttpRequest, pk: int) -> HttpResponse:
     }
     template = "credentials/_access.html" if request.htmx else "credentials/share.html"
     return render(request, template, context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def credential_usage_revoke(request: HttpRequest, pk: int, runbook_id: int) -> HttpResponse:
+    """Confirm, then take back a runbook's use of the credential (owners only)."""
+    credential = credential_for_user(request.user, pk, roles.SHARE)
+    if request.method == "POST":
+        usage.credential_usage_revoke(credential=credential, runbook_id=runbook_id, user=request.user)
+        messages.success(
+            request, f"Runbook #{runbook_id} can no longer use “{credential.name}”: its steps that need it will fail."
+        )
+        return redirect("credentials:detail", pk=credential.pk)
+    found = usage.credential_usage(credential=credential, user=request.user)
+    use = next((use for use in [*found.visible, *found.hidden] if use.runbook_id == runbook_id), None)
+    if use is None:
+        raise Http404("No such runbook uses this credential.")
+    context = {"credential": credential, "use": use, "nav": "credentials"}
+    return render(request, "credentials/revoke_confirm.html", context)
+
+
+@login_required
+@require_POST
+def credential_usage_restore(request: HttpRequest, pk: int, runbook_id: int) -> HttpResponse:
+    credential = credential_for_user(request.user, pk, roles.SHARE)
+    usage.credential_usage_restore(credential=credential, runbook_id=runbook_id, user=request.user)
+    messages.success(request, f"Runbook #{runbook_id} may use “{credential.name}” again.")
+    return redirect("credentials:detail", pk=credential.pk)

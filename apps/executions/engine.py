@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,10 +25,11 @@ from apps.blocks.executors.base import StepContext, StepOutcome, executor_for
 from apps.credentials.fields import CredentialDecryptError, CredentialKeyError
 from apps.credentials.models import Credential
 from apps.credentials.selectors import credential_ids_of_config
-from apps.credentials.services import credential_use
+from apps.credentials.services import credential_use, secret_header_problem
 from apps.executions.docker_runner import INSTANCE_LABEL, instance_id, wait_for_removals
 from apps.executions.models import Execution, ExecutionStatus, OutputChunk, StepRun, StepStatus
 from apps.executions.output import StepOutput, publish_state
+from apps.runbooks.usage import revoked_credential_ids
 
 logger = logging.getLogger(__name__)
 
@@ -173,13 +175,58 @@ def _step_view(step: StepRun) -> dict:
     }
 
 
+class StepError(Exception):
+    """A step that cannot even start (a missing credential …): it fails with this message."""
+
+
+def _credential_refusal(execution: Execution, block: dict, found: dict[int, Credential]) -> str | None:
+    """Why the block may not use its credentials in this run (deleted, or revoked from the runbook
+    by a credential owner), or None. Checked for every version: an old one may carry anything."""
+    ids = sorted(credential_ids_of_config(block["kind"], block.get("config") or {}))
+    missing = [pk for pk in ids if pk not in found]
+    if missing:
+        return f"Credential #{missing[0]} attached to this block no longer exists."
+    revoked = revoked_credential_ids(execution.runbook_id) & set(ids)
+    if revoked:
+        return f"Credential “{found[min(revoked)].name}” is no longer granted to this runbook."
+    return None
+
+
+def _refuse_credentials(execution: Execution, block: dict, found: dict[int, Credential], reason: str) -> StepError:
+    for credential in found.values():
+        audit_record(
+            actor=execution.triggered_by or "system",
+            action="credential.use_refused",
+            obj=credential,
+            detail={"name": credential.name, "execution": execution.pk, "block": block["key"], "reason": reason},
+        )
+    return StepError(reason)
+
+
+def _preflight(execution: Execution, steps: list[StepRun], blocks: dict[str, dict]) -> tuple[StepRun, str] | None:
+    """The first step still to run whose credentials are refused: the run fails before anything runs."""
+    for step in steps[execution.next_position :]:
+        if step.status != StepStatus.PENDING:
+            continue
+        block = blocks[step.block_key]
+        ids = credential_ids_of_config(block["kind"], block.get("config") or {})
+        if not ids:
+            continue
+        found = {credential.pk: credential for credential in Credential.objects.filter(pk__in=ids)}
+        reason = _credential_refusal(execution, block, found)
+        if reason:
+            _refuse_credentials(execution, block, found, reason)
+            return step, reason
+    return None
+
+
 def _decrypt_credentials(execution: Execution, block: dict) -> dict[int, DecryptedCredential]:
     """The block's credentials, decrypted; each use is recorded (audit + last_used_at)."""
     ids = sorted(credential_ids_of_config(block["kind"], block.get("config") or {}))
     found = {credential.pk: credential for credential in Credential.objects.filter(pk__in=ids)}
-    missing = [pk for pk in ids if pk not in found]
-    if missing:
-        raise StepError(f"Credential #{missing[0]} attached to this block no longer exists.")
+    reason = _credential_refusal(execution, block, found)
+    if reason:
+        raise _refuse_credentials(execution, block, found, reason)
     credentials = {}
     for pk in ids:
         credential = found[pk]
@@ -189,6 +236,12 @@ def _decrypt_credentials(execution: Execution, block: dict) -> dict[int, Decrypt
             raise StepError(
                 f"The secret of credential “{credential.name}” cannot be decrypted with the configured keys."
             ) from None
+        if block["kind"] == "api_call" and secret_header_problem(secret, credential.kind):
+            # Saved before the header rule existed: say so instead of crashing in httpx.
+            raise StepError(
+                f"The secret of credential “{credential.name}” cannot be sent in an HTTP header; "
+                "its owner must enter a new one."
+            )
         credentials[pk] = DecryptedCredential(
             id=pk,
             name=credential.name,
@@ -204,10 +257,6 @@ def _decrypt_credentials(execution: Execution, block: dict) -> dict[int, Decrypt
             block_key=block["key"],
         )
     return credentials
-
-
-class StepError(Exception):
-    """A step that cannot even start (a missing credential …): it fails with this message."""
 
 
 def _lose(execution: Execution, step: StepRun) -> None:
@@ -295,6 +344,15 @@ def _walk(execution: Execution) -> None:
     earlier = {step.block_key: _step_view(step) for step in steps if step.is_final and step.status != "skipped"}
     cancel = CancelWatch(execution.pk)
     failed_errors: list[str] = []
+    refused = _preflight(execution, steps, blocks)
+    if refused is not None:
+        step, reason = refused
+        now = timezone.now()
+        StepRun.objects.filter(pk=step.pk, status=StepStatus.PENDING).update(
+            status=StepStatus.FAILED, error=reason, started_at=now, finished_at=now
+        )
+        _finish(execution, ExecutionStatus.FAILED, f"Step {step.block_key} failed: {reason}")
+        return
     position = execution.next_position
     while position < len(steps):
         step = steps[position]
@@ -415,7 +473,12 @@ def _run_step(execution: Execution, step: StepRun, block: dict, earlier: dict, c
     try:
         outcome = executor_for(block["kind"])(context)
     except Exception as error:
-        logger.exception("Executor %s crashed in execution %s", block["kind"], execution.pk)
+        # The frames only, never the exception's message: a message can quote the value that broke
+        # the executor (a UnicodeEncodeError quotes the character of a secret it could not encode).
+        logger.error(
+            "Executor %s crashed in execution %s with %s:\n%s",
+            block["kind"], execution.pk, type(error).__name__, "".join(traceback.format_tb(error.__traceback__)),
+        )  # fmt: skip
         outcome = StepOutcome(
             status=StepStatus.FAILED, error=f"Internal error in the {block['kind']} step ({type(error).__name__})."
         )
@@ -426,4 +489,7 @@ def _run_step(execution: Execution, step: StepRun, block: dict, earlier: dict, c
             logger.exception("Could not store the last output of step run %s", step.pk)
     if not isinstance(outcome, StepOutcome):
         outcome = StepOutcome(status=StepStatus.FAILED, error="The executor returned no outcome.")
+    # One masking rule for everything a step leaves behind: result and error are shown like output.
+    outcome.result = output.mask_data(outcome.result or {})
+    outcome.error = output.mask_data(outcome.error or "")
     return outcome

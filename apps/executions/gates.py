@@ -22,6 +22,7 @@ from apps.executions.models import (
     StepRun,
     StepStatus,
 )
+from apps.executions.rules import is_approval_gate, require_version_runnable
 from apps.runbooks.roles import EDIT, RUN
 
 logger = logging.getLogger(__name__)
@@ -198,6 +199,13 @@ def _unschedule(job_id: str) -> None:
         logger.warning("Could not unschedule %s", job_id, exc_info=True)
 
 
+def _needs_approval_again(step: StepRun, blocks: dict[str, dict]) -> bool:
+    """An approval gate of the snapshot that this step did not pass with an approval."""
+    if not is_approval_gate(blocks.get(step.block_key)):
+        return False
+    return not (step.status == StepStatus.SUCCEEDED and (step.result or {}).get("decision") == "approve")
+
+
 def execution_retry_from(*, execution: Execution, user, key: str) -> Execution:
     """A new run of the same content and params that starts at `key`; earlier results are carried."""
     _require_run(user, execution)
@@ -208,10 +216,17 @@ def execution_retry_from(*, execution: Execution, user, key: str) -> Execution:
             f"Only a failed, cancelled, timed-out or incomplete run can be retried; this one is "
             f"{execution.get_status_display().lower()}."
         )
+    if not execution.draft:
+        require_version_runnable(execution.runbook, user, execution.version)
     steps = list(execution.steps.order_by("position"))
     start = next((step.position for step in steps if step.block_key == key), None)
     if start is None:
         raise InvalidInput({"from": [f"This run has no step “{str(key)[:64]}”."]})
+    # An approval gate guards every step after it: one the earlier run did not pass (cancelled,
+    # rejected, still waiting) is asked again before the retried step, never carried over.
+    blocks = {block["key"]: block for block in (execution.snapshot or {}).get("blocks") or []}
+    unapproved = {step.position for step in steps if step.position < start and _needs_approval_again(step, blocks)}
+    start_walk = min(unapproved) if unapproved else start
     queue = _queue()
     _ping_redis()
     with transaction.atomic():
@@ -226,10 +241,10 @@ def execution_retry_from(*, execution: Execution, user, key: str) -> Execution:
             params=execution.params,
             triggered_by=user,
             retry_of=execution,
-            next_position=start,
+            next_position=start_walk,
         )
         for step in steps:
-            carried = step.position < start
+            carried = step.position < start and step.position not in unapproved
             copy = StepRun.objects.create(
                 execution=retry,
                 position=step.position,

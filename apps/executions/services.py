@@ -17,6 +17,7 @@ from apps.executions.models import (
     StepStatus,
 )
 from apps.executions.params import params_clean
+from apps.executions.rules import approval_gates_before, require_version_runnable
 from apps.runbooks.models import Runbook, RunbookVersion
 from apps.runbooks.roles import EDIT, RUN
 from apps.runbooks.selectors import runbook_for_user
@@ -61,14 +62,29 @@ def _pick_snapshot(runbook: Runbook, user, version) -> tuple[RunbookVersion | No
     number = None
     if isinstance(version, int) and not isinstance(version, bool):
         number = version
-    elif isinstance(version, str) and version.strip().isdigit():
+    elif isinstance(version, str) and version.strip().isdigit() and len(version.strip()) < 10:
         number = int(version)
-    if number is None:
+    if number is None or not 0 < number < 2**31:
         raise InvalidInput({"version": ['Give a version number, "draft", or nothing for the latest published.']})
     row = RunbookVersion.objects.filter(runbook=runbook, number=number).first()
     if row is None:
         raise InvalidInput({"version": [f"This runbook has no version {number}."]})
+    require_version_runnable(runbook, user, row)
     return row, row.snapshot
+
+
+def _passed_by_start(item: dict, user, now) -> dict:
+    """A confirm gate run on its own is passed by the click that started the run."""
+    if item.get("kind") != "instruction" or (item.get("config") or {}).get("gate") != "confirm":
+        return {}
+    return {
+        "status": StepStatus.SUCCEEDED,
+        "result": {"gate": "confirm", "decision": "continue", "by": user.get_username(), "at": now.isoformat()},
+        "confirmed_by": user,
+        "confirmed_at": now,
+        "started_at": now,
+        "finished_at": now,
+    }
 
 
 def _environment_snapshot(snapshot: dict) -> dict:
@@ -127,7 +143,9 @@ def execution_start(
         matches = [(position, item) for position, item in enumerate(blocks) if item["key"] == block]
         if not isinstance(block, str) or not matches:
             raise InvalidInput({"block": [f"This runbook has no block “{block}” in the version being run."]})
-        mode, chosen = Execution.Mode.BLOCK, matches
+        position = matches[0][0]
+        guards = [(index, blocks[index]) for index in approval_gates_before(blocks, position)]
+        mode, chosen = Execution.Mode.BLOCK, [*guards, *matches]
     cleaned_params = params_clean(snapshot.get("parameters") or [], params)
     environment = _environment_snapshot(snapshot)
 
@@ -139,6 +157,7 @@ def execution_start(
         raise _unreachable(queue) from None
 
     with transaction.atomic():
+    now = timezone.now()
         execution = Execution.objects.create(
             runbook=runbook,
             version=version_row,
@@ -158,6 +177,7 @@ def execution_start(
                 kind=item["kind"],
                 title=item.get("title") or "",
             )
+                **(_passed_by_start(item, user, now) if mode == Execution.Mode.BLOCK else {}),
             for index, (_, item) in enumerate(chosen)
         )
     try:

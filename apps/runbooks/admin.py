@@ -17,13 +17,14 @@ from apps.core.errors import InvalidInput
 from apps.runbooks import validation
 from apps.runbooks.models import (
     Block,
+    CredentialRevocation,
     Runbook,
     RunbookGroupObjectPermission,
     RunbookUserObjectPermission,
     RunbookVersion,
 )
 from apps.runbooks.roles import ROLE_CODENAMES, Role
-from apps.runbooks.services import runbook_archive, runbook_grant
+from apps.runbooks.services import blocks_check_credentials, runbook_archive, runbook_grant
 
 
 def _messages(errors) -> list[str]:
@@ -58,6 +59,9 @@ def _block_problems(kind, key, title, config) -> tuple[dict, dict | None]:
 
 
 class BlockAdminForm(forms.ModelForm):
+    # Set per request by the admins below (with_acting_user): the credential rule needs who saves.
+    acting_user = None
+
     class Meta:
         model = Block
         fields = ["position", "key", "title", "kind", "config"]
@@ -74,7 +78,27 @@ class BlockAdminForm(forms.ModelForm):
                 self.add_error(field, message)
         if normalised is not None:
             cleaned["config"] = normalised
+            self._check_credentials(cleaned)
         return cleaned
+
+    def _check_credentials(self, cleaned) -> None:
+        """The same credential rule as the editor and the API: changing a block that carries a
+        credential takes the user role on it, whatever admin permissions the operator holds."""
+        previous = Block.objects.filter(pk=self.instance.pk).first() if self.instance.pk else None
+        key = cleaned.get("key") or ""
+        try:
+            blocks_check_credentials(
+                user=self.acting_user,
+                blocks=[{"key": key, "kind": cleaned.get("kind"), "config": cleaned["config"]}],
+                previous={key: previous} if previous is not None else None,
+            )
+        except InvalidInput as error:
+            self.add_error("config", _messages(error.errors))
+
+
+def with_acting_user(form_class, user):
+    """A subclass of the form bound to the operator of this request (never shared between requests)."""
+    return type(form_class.__name__, (form_class,), {"acting_user": user})
 
 
 class StandaloneBlockAdminForm(BlockAdminForm):
@@ -122,6 +146,10 @@ class BlockInline(admin.StackedInline):
     formset = BlockInlineFormSet
     extra = 0
     ordering = ["position", "pk"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        return type(formset.__name__, (formset,), {"form": with_acting_user(formset.form, request.user)})
 
 
 class RunbookAdminForm(forms.ModelForm):
@@ -269,6 +297,9 @@ class BlockAdmin(SimpleHistoryAdmin):
     list_select_related = ["runbook"]
     readonly_fields = ["runbook"]
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        return with_acting_user(super().get_form(request, obj, change=change, **kwargs), request.user)
+
     def has_add_permission(self, request) -> bool:
         # A block belongs in an ordered list: add it on its runbook.
         return False
@@ -340,3 +371,11 @@ class RunbookGroupObjectPermissionAdmin(ObjectPermissionAdmin):
     list_display = ["content_object", "group", "permission"]
     search_fields = ["content_object__title", "group__name"]
     list_select_related = [*ObjectPermissionAdmin.list_select_related, "group"]
+
+
+@admin.register(CredentialRevocation)
+class CredentialRevocationAdmin(ReadOnlyAdmin):
+    # Revoked and restored by a credential's owners on its page or through the API (apps.runbooks.usage).
+    list_display = ["credential", "runbook", "revoked_by", "revoked_at"]
+    search_fields = ["credential__name", "runbook__title"]
+    list_select_related = ["credential", "runbook", "revoked_by"]

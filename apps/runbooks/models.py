@@ -96,3 +96,21 @@ class RunbookVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.runbook_id} v{self.number}"
+
+
+class CredentialRevocation(models.Model):
+    """A credential's owner took back a runbook's use of it: every version's steps that need it fail
+    before they run, whoever attached it and whenever."""
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="credential_revocations")
+    credential = models.ForeignKey("credentials.Credential", on_delete=models.CASCADE, related_name="revocations")
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["runbook", "credential"], name="unique_revocation_per_runbook_credential")
+        ]
+
+    def __str__(self) -> str:
+        return f"credential {self.credential_id} revoked from runbook {self.runbook_id}"

@@ -8,6 +8,8 @@ from apps.audit.services import audit_record
 from apps.blocks.kinds import BlockKind, ConfigError, validate_config
 from apps.core.errors import InvalidInput, StaleRevision
 from apps.core.object_roles import parse_principal, principal_label  # noqa: F401 - parse_principal is part of this module's API
+from apps.credentials.selectors import credential_ids_of_config
+from apps.credentials.services import credentials_check_attachable, credentials_check_changeable
 from apps.executions.models import ExecutionEnvironment
 from apps.runbooks import validation
 from apps.runbooks.models import Block, Runbook
@@ -107,20 +109,23 @@ def _replace_blocks(runbook: Runbook, blocks: list[dict], user) -> None:
             block.save()
 
 
-def _check_new_credentials(user, blocks: list[dict], previous: dict[str, Block] | None = None) -> None:
-    """Only someone with the `user` role on a credential may attach it; ids a block already had are
-    not re-checked, so an editor can still change other fields of a block someone else equipped."""
-    from apps.credentials.selectors import credential_ids_of_config
-    from apps.credentials.services import credentials_check_attachable
-
+def blocks_check_credentials(*, user, blocks: list[dict], previous: dict[str, Block] | None = None) -> None:
+    """The credential rule (DESIGN.md "Roles"): adding a credential to a block, and any change to the
+    kind or config of a block that carries one, takes the `user` role on every credential the block
+    then carries. Without it an editor could keep a credential id and point the script or the URL
+    somewhere else, and so read a secret they hold no role on. Blocks left as they were (same kind
+    and config) are not re-checked, so an editor can still retitle, move or remove them."""
     errors, failed = [], False
     for data in blocks:
         before = (previous or {}).get(data["key"])
-        new_ids = credential_ids_of_config(data["kind"], data["config"])
-        if before is not None:
-            new_ids -= credential_ids_of_config(before.kind, before.config)
+        if before is not None and (before.kind, before.config) == (data["kind"], data["config"]):
+            errors.append({})
+            continue
+        carried = credential_ids_of_config(before.kind, before.config) if before is not None else set()
+        wanted = credential_ids_of_config(data["kind"], data["config"])
         try:
-            credentials_check_attachable(user=user, credential_ids=new_ids)
+            credentials_check_attachable(user=user, credential_ids=wanted - carried)
+            credentials_check_changeable(user=user, credential_ids=wanted & carried, block_key=data["key"])
             errors.append({})
         except InvalidInput as error:
             field = "credential" if data["kind"] == BlockKind.API_CALL else "credentials"
@@ -152,7 +157,7 @@ def runbook_create(
             "blocks": list(blocks) if isinstance(blocks, tuple) else blocks,
         }
     )
-    _check_new_credentials(user, cleaned["blocks"])
+    blocks_check_credentials(user=user, blocks=cleaned["blocks"])
     if cleaned["environment"] is None:
         cleaned["environment"] = ExecutionEnvironment.objects.filter(is_default=True).first()
     runbook = Runbook(
@@ -191,7 +196,9 @@ def runbook_update(*, runbook: Runbook, user, revision, **changes) -> Runbook:
             for block in locked.blocks.all()
         ]
         if current != cleaned["blocks"]:
-            _check_new_credentials(user, cleaned["blocks"], {block.key: block for block in locked.blocks.all()})
+            blocks_check_credentials(
+                user=user, blocks=cleaned["blocks"], previous={block.key: block for block in locked.blocks.all()}
+            )
             _replace_blocks(locked, cleaned["blocks"], user)
             fields.append("blocks")
     if fields:
@@ -255,11 +262,13 @@ def _recheck_blocks(runbook: Runbook) -> None:
     )
 
 
-def _check_block_credentials(user, kind: str, config: dict, previous: Block | None = None) -> None:
-    """The single-block form of _check_new_credentials, with the error on the config field itself."""
+def _check_block_credentials(user, key: str, kind: str, config: dict, previous: Block | None = None) -> None:
+    """The single-block form of blocks_check_credentials, with the error on the config field itself."""
     try:
-        _check_new_credentials(
-            user, [{"key": "", "kind": kind, "config": config}], {"": previous} if previous else None
+        blocks_check_credentials(
+            user=user,
+            blocks=[{"key": key, "kind": kind, "config": config}],
+            previous={key: previous} if previous else None,
         )
     except InvalidInput as error:
         raise InvalidInput(error.errors["blocks"][0]["config"]) from None
@@ -272,7 +281,7 @@ def block_create(*, runbook: Runbook, user, revision, kind: str, key: str = "", 
     locked = _lock(runbook, revision)
     key = key or _next_key(locked, kind)
     key, title, config = _clean_block_input(kind, key, title, config or {})
-    _check_block_credentials(user, kind, config)
+    _check_block_credentials(user, key, kind, config)
     _check_key_free(locked, key)
     count = locked.blocks.count()
     limit = validation.settings.RUNBOOKS_MAX_BLOCKS
@@ -294,7 +303,7 @@ def block_create(*, runbook: Runbook, user, revision, kind: str, key: str = "", 
 def block_update(*, block: Block, user, revision, key: str, title: str, config) -> Block:
     locked = _lock(block.runbook, revision)
     key, title, config = _clean_block_input(block.kind, key, title, config)
-    _check_block_credentials(user, block.kind, config, previous=block)
+    _check_block_credentials(user, key, block.kind, config, previous=block)
     _check_key_free(locked, key, exclude_pk=block.pk)
     if (block.key, block.title, block.config) != (key, title, config):
         block.key, block.title, block.config = key, title, config

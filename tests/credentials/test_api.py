@@ -93,14 +93,17 @@ def test_patch_refuses_a_short_secret(credential, cast, api_for):
     assert Credential.objects.get(pk=credential.pk).secret == SECRET
 
 
-def test_delete_in_use_answers_409_with_the_runbooks(credential, cast, api_for):
+def test_delete_in_use_answers_409_counting_the_runbooks(credential, cast, api_for):
     runbook_create(
         user=cast.owner,
         title="Rotate certificates",
         blocks=[{"key": "run", "kind": "command", "config": {"script": "true", "credentials": [credential.pk]}}],
     )
     answer = api_for(cast.owner).delete(f"/api/v1/credentials/{credential.pk}/")
-    assert answer.status_code == 409 and "“Rotate certificates”" in answer.json()["detail"]
+    # Counted, not named: the person deleting may not see every runbook (GET …/usage/ lists them).
+    assert answer.status_code == 409
+    assert answer.json()["detail"].endswith("is used by the blocks of 1 runbook. Remove it from their blocks first.")
+    assert "Rotate certificates" not in answer.json()["detail"]
 
 
 def test_delete_answers_204(credential, cast, api_for):

@@ -39,14 +39,27 @@ def test_an_api_call_refusal_is_on_the_credential_field(credential, cast):
     assert list(raised.value.errors) == ["credential"]
 
 
-def test_an_editor_can_change_a_block_someone_else_equipped(credential, cast):
+def test_an_editor_cannot_change_the_config_of_a_block_someone_else_equipped(credential, cast):
+    """Keeping the credential and changing the script would hand the secret to the editor (issue 12)."""
+    runbook = cast.runbook
+    block = block_create(runbook=runbook, user=cast.owner, revision=runbook.revision, kind="command",
+                         key="deploy", config=command([credential.pk]))  # fmt: skip
+    runbook.refresh_from_db()
+    with pytest.raises(InvalidInput) as raised:
+        block_update(block=block, user=cast.editor, revision=runbook.revision, key="deploy", title="Deploy",
+                     config=command([credential.pk], script="echo changed"))  # fmt: skip
+    assert "takes the user role on it" in raised.value.errors["credentials"][0]
+    assert Block.objects.get(pk=block.pk).config["script"] == "echo hi"
+
+
+def test_an_editor_can_retitle_a_block_someone_else_equipped(credential, cast):
     runbook = cast.runbook
     block = block_create(runbook=runbook, user=cast.owner, revision=runbook.revision, kind="command",
                          key="deploy", config=command([credential.pk]))  # fmt: skip
     runbook.refresh_from_db()
     block_update(block=block, user=cast.editor, revision=runbook.revision, key="deploy", title="Deploy",
-                 config=command([credential.pk], script="echo changed"))  # fmt: skip
-    assert Block.objects.get(pk=block.pk).config["script"] == "echo changed"
+                 config=command([credential.pk]))  # fmt: skip
+    assert Block.objects.get(pk=block.pk).title == "Deploy"
 
 
 def test_an_editor_cannot_add_a_second_credential_to_that_block(credential, cast):
@@ -60,7 +73,7 @@ def test_an_editor_cannot_add_a_second_credential_to_that_block(credential, cast
     with pytest.raises(InvalidInput) as raised:
         block_update(block=block, user=cast.editor, revision=runbook.revision, key="deploy", title="",
                      config=command([credential.pk, other.pk]))  # fmt: skip
-    assert raised.value.errors["credentials"] == [f"You cannot attach credential #{other.pk}: {REFUSED}"]
+    assert raised.value.errors["credentials"][0] == f"You cannot attach credential #{other.pk}: {REFUSED}"
     assert Block.objects.get(pk=block.pk).config["credentials"] == [credential.pk]
 
 
@@ -78,17 +91,18 @@ def test_runbook_create_refuses_unusable_credentials_with_the_block_position(cre
     assert not Runbook.objects.filter(title="Mine").exists()
 
 
-def test_runbook_update_checks_only_credentials_new_to_a_block(credential, cast):
+def test_runbook_update_checks_only_blocks_whose_kind_or_config_change(credential, cast):
     runbook = runbook_create(user=cast.owner, title="Equipped", blocks=[
         {"key": "run", "kind": "command", "config": command([credential.pk])},
     ])  # fmt: skip
     runbook_grant(runbook=runbook, actor=cast.owner, principal=cast.editor, role="editor")
     updated = runbook_update(runbook=runbook, user=cast.editor, revision=runbook.revision, blocks=[
-        {"key": "run", "kind": "command", "config": command([credential.pk], script="echo v2")},
+        {"key": "run", "title": "Unchanged config, new title", "kind": "command", "config": command([credential.pk])},
+        {"key": "other", "kind": "command", "config": command([], script="echo v2")},
     ])  # fmt: skip
     with pytest.raises(InvalidInput):
         runbook_update(runbook=runbook, user=cast.editor, revision=updated.revision, blocks=[
             {"key": "run", "kind": "command", "config": command([credential.pk])},
             {"key": "copy", "kind": "command", "config": command([credential.pk])},
         ])  # fmt: skip
-    assert list(runbook.blocks.values_list("key", flat=True)) == ["run"]
+    assert list(runbook.blocks.values_list("key", flat=True)) == ["run", "other"]

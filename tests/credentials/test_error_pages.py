@@ -41,9 +41,13 @@ def error_reports():
 @pytest.mark.parametrize(
     ("path", "data", "as_json"),
     [
-        ("/credentials/new/", {"name": "crash-ui", "kind": "token", "secret": SENTINEL}, False),
-        ("/admin/credentials/credential/add/", {"name": "crash-admin", "kind": "token", "new_secret": SENTINEL}, False),
-        ("/api/v1/credentials/", {"name": "crash-api", "kind": "token", "secret": SENTINEL}, True),
+        ("/credentials/new/", {"name": "crash-ui", "kind": "secret", "secret": SENTINEL}, False),
+        (
+            "/admin/credentials/credential/add/",
+            {"name": "crash-admin", "kind": "secret", "new_secret": SENTINEL},
+            False,
+        ),
+        ("/api/v1/credentials/", {"name": "crash-api", "kind": "secret", "secret": SENTINEL}, True),
     ],
 )
 def test_error_page_and_error_report_hide_the_secret(crashing_client, error_reports, path, data, as_json):

@@ -164,7 +164,7 @@ def sentinel_world(cast, client_for, api_for, caplog):
     assert created.status_code == 302
     api = api_for(cast.owner)
     answer = api.post(
-        "/api/v1/credentials/", {"name": "api-sentinel", "kind": "token", "secret": SENTINEL}, format="json"
+        "/api/v1/credentials/", {"name": "api-sentinel", "kind": "secret", "secret": SENTINEL}, format="json"
     )
     assert answer.status_code == 201
     ui_credential = Credential.objects.get(name="ui-sentinel")
@@ -181,7 +181,7 @@ def sentinel_world(cast, client_for, api_for, caplog):
         owner_page.post("/credentials/new/", {"name": "ui-sentinel", "kind": "token", "secret": SENTINEL}),
         owner_page.post("/credentials/new/", {"name": "bad name!", "kind": "nope", "secret": SENTINEL}),
         owner_page.post(f"/credentials/{ui_credential.pk}/edit/", {"name": "", "kind": "token", "secret": SENTINEL}),
-        api.post("/api/v1/credentials/", {"name": "api-sentinel", "kind": "token", "secret": SENTINEL}, format="json"),
+        api.post("/api/v1/credentials/", {"name": "api-sentinel", "kind": "secret", "secret": SENTINEL}, format="json"),
         api.patch(f"/api/v1/credentials/{api_credential.pk}/", {"kind": "nope", "secret": SENTINEL}, format="json"),
         client_for(cast.admin).post(
             "/admin/credentials/credential/add/", {"name": "ui-sentinel", "kind": "token", "new_secret": SENTINEL}

@@ -120,7 +120,8 @@ def test_delete_is_refused_with_the_runbooks_that_use_it(credential, cast, clien
     assert "Rotate certificates" in client.get(f"/credentials/{credential.pk}/delete/").content.decode()
     page = client.post(f"/credentials/{credential.pk}/delete/")
     assert page.status_code == 409
-    assert "is used by 1 runbook: “Rotate certificates”" in page.content.decode()
+    assert "is used by the blocks of 1 runbook." in page.content.decode()
+    assert "Rotate certificates" in page.content.decode()
     assert Credential.objects.exists()
 
 

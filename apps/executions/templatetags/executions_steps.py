@@ -7,7 +7,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.executions.gates import RETRYABLE, gate_of, may_approve
-from apps.runbooks.roles import EDIT, RUN
+from apps.executions.rules import may_run_version_again
+from apps.runbooks.roles import RUN
 
 register = template.Library()
 RETRY_STEP_STATUSES = ("failed", "cancelled", "timed_out")
@@ -39,7 +40,7 @@ def step_actions(user, execution, step) -> dict:
     actions["retry"] = (
         execution.status in RETRYABLE
         and step.status in RETRY_STEP_STATUSES
-        and (not execution.draft or user.has_perm(EDIT, execution.runbook))
+        and may_run_version_again(user, execution.runbook, execution.version, draft=execution.draft)
     )
     return actions
 
