@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 from apps.core.redis_url import channel_layer_host
 
@@ -33,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "csp",
     "django_htmx",
     "template_partials",
     "guardian",
@@ -50,10 +52,12 @@ INSTALLED_APPS = [
     "apps.credentials",
     "apps.executions",
     "apps.audit",
+    "apps.automation",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "runbooks_site.csp.SiteCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -128,6 +132,24 @@ AXES_LOCKOUT_CALLABLE = "apps.accounts.views.lockout"
 # The address is REMOTE_ADDR (axes' fallback, django-ipware is not installed): X-Forwarded-For is
 # client-controlled unless a trusted proxy rewrites it, and trusting it would let anyone pick an address.
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
+# Content-Security-Policy on every response (django-csp; runbooks_site.csp adds this host's ws(s):
+# origin to connect-src). No inline script, style or handler anywhere: templates load static/js and
+# static/css, htmx runs without eval or its own <style> (base.html's htmx-config), Swagger UI's init
+# script is served as a file (SpectacularSwaggerSplitView). A script injected into a page cannot run.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -180,6 +202,10 @@ RUNBOOKS_WARM_IDLE_SECONDS = env.int("RUNBOOKS_WARM_IDLE_SECONDS", default=900)
 RUNBOOKS_WARM_MAX_AGE_SECONDS = env.int("RUNBOOKS_WARM_MAX_AGE_SECONDS", default=3600)
 # Jobs run in the worker's process, not a fork per job (apps.core.workers).
 RQ = {"WORKER_CLASS": "apps.core.workers.InProcessWorker"}
+# Executions one `manage.py worker` runs at once (one worker process each; `--concurrency` wins),
+# and how many runs of one runbook run together: the rest wait queued, visibly (apps.executions.slots).
+RUNBOOKS_WORKER_CONCURRENCY = env.int("RUNBOOKS_WORKER_CONCURRENCY", default=4)
+RUNBOOKS_MAX_RUNNING_PER_RUNBOOK = env.int("RUNBOOKS_MAX_RUNNING_PER_RUNBOOK", default=2)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -47,6 +47,28 @@ document.addEventListener("htmx:sendError", () => {
   flash("The server could not be reached. Nothing was saved; check the connection and try again.");
 });
 
+// Wide tables scroll inside their own box, not the page. Templates wrap theirs in .table-scroll;
+// this wraps any that is not. A box that does scroll gets a tab stop, so keyboard users can
+// scroll it too (axe: scrollable-region-focusable).
+function fitScrollables(root) {
+  if (!root.querySelectorAll) return;
+  for (const table of root.querySelectorAll("table.list")) {
+    if (table.parentElement && !table.parentElement.classList.contains("table-scroll")) {
+      const box = document.createElement("div");
+      box.className = "table-scroll";
+      table.replaceWith(box);
+      box.append(table);
+    }
+  }
+  for (const box of root.querySelectorAll(".table-scroll, pre, .markdown table")) {
+    const scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+    if (scrolls && !box.hasAttribute("tabindex")) box.setAttribute("tabindex", "0");
+  }
+}
+document.addEventListener("DOMContentLoaded", () => fitScrollables(document));
+document.addEventListener("htmx:load", (event) => fitScrollables(event.target.parentElement || event.target));
+window.addEventListener("resize", () => fitScrollables(document));
+
 // Parameter rows: ticking "Remove" takes the row out at once (without JS the tick drops it on save).
 document.addEventListener("change", (event) => {
   const target = event.target;
@@ -59,4 +81,31 @@ document.addEventListener("change", (event) => {
     const input = document.getElementById(target.dataset.datalistSwitch);
     if (input) input.setAttribute("list", target.value === "group" ? "principal-groups" : "principal-users");
   }
+});
+
+// Behaviour that lived in hx-on attributes: those need 'unsafe-eval', which our
+// Content-Security-Policy refuses, so it is wired here by data attributes instead.
+document.addEventListener("click", (event) => {
+  const target = event.target;
+  if (!target.closest) return;
+  // A "Cancel" of a form that was added in place takes it out again.
+  const remover = target.closest("[data-remove-closest]");
+  if (remover) {
+    const container = remover.closest(remover.dataset.removeClosest);
+    if (container) container.remove();
+  }
+  // Copy a shown-once value (a new API token) to the clipboard.
+  const copier = target.closest("[data-copy-from]");
+  if (copier) {
+    const source = document.getElementById(copier.dataset.copyFrom);
+    if (source && navigator.clipboard) {
+      navigator.clipboard.writeText(source.value).then(() => {
+        copier.textContent = "Copied";
+      });
+    }
+  }
+});
+
+document.addEventListener("focusin", (event) => {
+  if (event.target.matches && event.target.matches("[data-select-on-focus]")) event.target.select();
 });
