@@ -156,8 +156,8 @@ def execution_start(
     except redis.RedisError:
         raise _unreachable(queue) from None
 
-    with transaction.atomic():
     now = timezone.now()
+    with transaction.atomic():
         execution = Execution.objects.create(
             runbook=runbook,
             version=version_row,
@@ -176,8 +176,8 @@ def execution_start(
                 block_key=item["key"],
                 kind=item["kind"],
                 title=item.get("title") or "",
-            )
                 **(_passed_by_start(item, user, now) if mode == Execution.Mode.BLOCK else {}),
+            )
             for index, (_, item) in enumerate(chosen)
         )
     try:
