@@ -52,7 +52,6 @@ INSTALLED_APPS = [
     "apps.credentials",
     "apps.executions",
     "apps.audit",
-    "apps.automation",
 ]
 
 MIDDLEWARE = [
