@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("apps.audit.api_urls")),
     path("", include("apps.executions.api_urls")),
     path("", include("apps.executions.api_urls_environments")),
+    path("", include("apps.automation.api_urls")),
 ]

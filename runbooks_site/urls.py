@@ -14,6 +14,7 @@ urlpatterns = [
     path("audit/", include("apps.audit.urls")),
     path("executions/", include("apps.executions.urls")),
     path("environments/", include("apps.executions.urls_environments")),
+    path("", include("apps.automation.urls")),
     path("api/v1/", include("runbooks_site.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's init script as a file, not inline: the CSP allows no inline script.

@@ -154,6 +154,25 @@ MATRIX = [
     ("api-environment-detail", "get", SIGNED_IN_API),
     ("api-environment-detail", "patch", STAFF_ONLY_API),
     ("api-environment-detail", "delete", STAFF_ONLY_API),
+    # A hook authenticates by its secret alone: without it everyone gets the same 401.
+    ("automation:hook", "post", {person: 401 for person in PEOPLE}),
+    ("automation:triggers", "get", RB_EDIT),
+    ("automation:triggers", "post", RB_EDIT),
+    ("automation:trigger", "get", RB_EDIT),
+    ("automation:trigger_rotate", "post", RB_EDIT),
+    ("automation:trigger_toggle", "post", RB_EDIT),
+    ("automation:trigger_delete", "get", RB_EDIT),
+    ("automation:trigger_delete", "post", RB_EDIT),
+    ("automation:proposal", "get", RB_VIEW),
+    ("automation:proposal_start", "post", RB_RUN),
+    ("automation:proposal_dismiss", "post", RB_RUN),
+    ("automation-api:runbook-triggers", "get", api(RB_EDIT)),
+    ("automation-api:runbook-triggers", "post", api(RB_EDIT)),
+    ("automation-api:trigger-detail", "get", api(RB_EDIT)),
+    ("automation-api:trigger-detail", "patch", api(RB_EDIT)),
+    ("automation-api:trigger-detail", "delete", api(RB_EDIT)),
+    ("automation-api:trigger-rotate", "post", api(RB_EDIT)),
+    ("automation-api:trigger-deliveries", "get", api(RB_EDIT)),
     # The schema describes routes, never data: public, like most APIs' OpenAPI documents.
     ("api-schema", "get", PUBLIC),
     ("api-docs", "get", PUBLIC),
@@ -213,9 +232,14 @@ def world(cast, django_user_model):
         execution=execution, position=0, block_key="intro", kind="instruction", status="succeeded"
     )
     block = cast.runbook.blocks.get(key="restart")
+    from apps.automation.models import Proposal
+    from apps.automation.services import trigger_create
+
+    trigger, _ = trigger_create(runbook=cast.runbook, user=cast.editor, data={"name": "matrix-hook"})
+    proposal = Proposal.objects.create(trigger=trigger, runbook=cast.runbook, params={})
     return SimpleNamespace(
         cast=cast, version=version, credential=credential, token=token, environment=environment,
-        execution=execution, step=step, block=block, using=using,
+        execution=execution, step=step, block=block, using=using, trigger=trigger, proposal=proposal,
     )  # fmt: skip
 
 
@@ -233,6 +257,19 @@ def url_for(name: str, world) -> str:
     area = next((key for key in pk if name.startswith(key)), None)
     if name.startswith("executions-api:execution-"):
         area = "executions"
+    automation = {
+        "trigger": world.trigger.pk,
+        "trigger_": world.trigger.pk,
+        "trigger-": world.trigger.pk,
+        "proposal": world.proposal.pk,
+        "proposal_": world.proposal.pk,
+    }
+    own = name.split(":")[-1]
+    automation_pk = next(
+        (value for key, value in automation.items() if own == key or (own.startswith(key) and key[-1] in "_-")), None
+    )
+    if name.startswith(("automation:", "automation-api:")) and automation_pk is not None:
+        pk[area := "automation"] = automation_pk
     values = {
         "pk": pk[area] if area else world.cast.runbook.pk,
         "block_pk": world.block.pk,
@@ -240,6 +277,7 @@ def url_for(name: str, world) -> str:
         "step_pk": world.step.pk,
         "key": world.step.block_key,
         "runbook_id": world.using.pk,
+        "uuid": world.trigger.uuid,
     }
     return re.sub(r"<(?:\w+:)?(\w+)>", lambda match: str(values[match.group(1)]), pattern)
 
@@ -255,7 +293,10 @@ def client_of(person: str, world, *, api_route: bool):
 @pytest.mark.parametrize("person", PEOPLE)
 @pytest.mark.parametrize(("name", "method", "expected"), MATRIX, ids=[f"{m.upper()} {n}" for n, m, _ in MATRIX])
 def test_each_route_answers_each_person_as_documented(world, person, name, method, expected):
-    is_api = name.startswith(("api-", "runbooks-api", "versions-api", "executions-api", "audit-api", "usage-api"))
+    is_api = name.startswith(
+        ("api-", "runbooks-api", "versions-api", "executions-api", "audit-api", "usage-api", "exchange-api",
+         "automation-api")  # fmt: skip
+    )
     client = client_of(person, world, api_route=is_api)
     response = getattr(client, method)(url_for(name, world), **({"format": "json", "data": {}} if is_api else {}))
     want = expected[person]

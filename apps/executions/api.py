@@ -42,7 +42,9 @@ DETAIL_503 = OpenApiResponse(DetailSerializer, description="Redis is not reachab
 
 def _detail_response(execution: Execution, status_code: int = status.HTTP_200_OK) -> Response:
     """The execution with its steps and their stored output: three queries whatever the output size."""
-    fresh = Execution.objects.select_related("version", "triggered_by").defer("snapshot", "version__snapshot")
+    fresh = Execution.objects.select_related("version", "triggered_by", "trigger").defer(
+        "snapshot", "version__snapshot"
+    )
     execution = fresh.get(pk=execution.pk)
     steps = execution_steps(execution)
     texts: dict[int, list[str]] = defaultdict(list)

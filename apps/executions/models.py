@@ -105,6 +105,13 @@ class Execution(models.Model):
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="executions"
     )
+    # Set (with triggered_by left null) when a trigger or a schedule of apps.automation started the run.
+    trigger = models.ForeignKey(
+        "automation.Trigger", null=True, blank=True, on_delete=models.SET_NULL, related_name="executions"
+    )
+    schedule = models.ForeignKey(
+        "automation.Schedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="executions"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

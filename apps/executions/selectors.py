@@ -53,7 +53,7 @@ def executions_visible_to(
     if until is not None:
         queryset = queryset.filter(created_at__lt=until)
     return (
-        queryset.select_related("runbook", "triggered_by", "version")
+        queryset.select_related("runbook", "triggered_by", "version", "trigger")
         .defer("snapshot", "version__snapshot")
         .order_by("-created_at", "-pk")
     )

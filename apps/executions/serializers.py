@@ -53,6 +53,8 @@ class ExecutionSerializer(serializers.Serializer):
     params = serializers.DictField(child=serializers.CharField())
     status = serializers.CharField(help_text="One of: " + ", ".join(ExecutionStatus.values))
     triggered_by = serializers.CharField(allow_null=True)
+    trigger = serializers.DictField(allow_null=True, help_text="{kind, id, name} of the trigger that started it.")
+    schedule = serializers.DictField(allow_null=True, help_text="{id} of the schedule that started it.")
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -68,6 +70,13 @@ class ExecutionSerializer(serializers.Serializer):
             "params": execution.params,
             "status": execution.status,
             "triggered_by": execution.triggered_by.get_username() if execution.triggered_by else None,
+            # Runs a trigger or a schedule started (apps.automation); triggered_by is then null.
+            "trigger": (
+                {"kind": execution.trigger.kind, "id": execution.trigger_id, "name": execution.trigger.name}
+                if execution.trigger_id
+                else None
+            ),
+            "schedule": {"id": execution.schedule_id} if execution.schedule_id else None,
             "created_at": _time(execution.created_at),
             "started_at": _time(execution.started_at),
             "finished_at": _time(execution.finished_at),

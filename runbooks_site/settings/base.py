@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.credentials",
     "apps.executions",
     "apps.audit",
+    "apps.automation",
 ]
 
 MIDDLEWARE = [

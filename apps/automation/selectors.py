@@ -1,0 +1,54 @@
+"""Reads of triggers, proposals and schedules, always through the caller's role on the runbook."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+from django.http import Http404
+
+from apps.automation.models import Delivery, Proposal, ProposalStatus, Schedule, Trigger
+from apps.runbooks.models import Runbook
+from apps.runbooks.roles import EDIT, VIEW
+from apps.runbooks.selectors import runbook_for_user
+
+
+def trigger_for_user(user: AbstractBaseUser, pk, perm: str = EDIT) -> Trigger:
+    """The runbook's rules (404 outsiders, 403 too weak); triggers are the editors' business."""
+    try:
+        trigger = Trigger.objects.active().select_related("runbook", "created_by").get(pk=pk)
+    except (Trigger.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("No such trigger.") from None
+    trigger.runbook = runbook_for_user(user, trigger.runbook_id, perm)
+    return trigger
+
+
+def triggers_of(runbook: Runbook) -> QuerySet:
+    return Trigger.objects.active().filter(runbook=runbook).select_related("created_by")
+
+
+def deliveries_of(trigger: Trigger) -> QuerySet:
+    return Delivery.objects.filter(trigger=trigger).order_by("-at", "-pk")
+
+
+def proposal_for_user(user: AbstractBaseUser, pk, perm: str = VIEW) -> Proposal:
+    try:
+        proposal = Proposal.objects.select_related("trigger", "runbook", "decided_by").get(pk=pk)
+    except (Proposal.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("No such proposal.") from None
+    proposal.runbook = runbook_for_user(user, proposal.runbook_id, perm)
+    return proposal
+
+
+def waiting_proposals_of(runbook: Runbook) -> QuerySet:
+    return Proposal.objects.filter(runbook=runbook, status=ProposalStatus.WAITING).select_related("trigger")
+
+
+def schedule_for_user(user: AbstractBaseUser, pk, perm: str = EDIT) -> Schedule:
+    try:
+        schedule = Schedule.objects.filter(deleted_at__isnull=True).select_related("runbook").get(pk=pk)
+    except (Schedule.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("No such schedule.") from None
+    schedule.runbook = runbook_for_user(user, schedule.runbook_id, perm)
+    return schedule
+
+
+def schedules_of(runbook: Runbook) -> QuerySet:
+    return Schedule.objects.filter(runbook=runbook, deleted_at__isnull=True)

@@ -1,0 +1,90 @@
+"""Shapes of the automation API (DESIGN.md "Automation and runbooks as code")."""
+
+from rest_framework import serializers
+
+from apps.automation.models import DeliveryOutcome, TriggerAction, TriggerKind, TriggerPer
+from apps.core.schema import RequestBody
+
+
+def _time(value):
+    return serializers.DateTimeField().to_representation(value) if value else None
+
+
+class TriggerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    runbook = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=TriggerKind.choices)
+    action = serializers.ChoiceField(choices=TriggerAction.choices)
+    per = serializers.ChoiceField(choices=TriggerPer.choices)
+    params = serializers.DictField(child=serializers.CharField())
+    dedup_seconds = serializers.IntegerField()
+    dedup_path = serializers.CharField()
+    include_resolved = serializers.BooleanField()
+    enabled = serializers.BooleanField()
+    url = serializers.CharField(help_text="Where the sender POSTs: /hooks/<uuid>/ (absolute).")
+    created_by = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    def to_representation(self, trigger) -> dict:
+        request = self.context.get("request")
+        path = f"/hooks/{trigger.uuid}/"
+        return {
+            "id": trigger.pk,
+            "runbook": trigger.runbook_id,
+            "name": trigger.name,
+            "kind": trigger.kind,
+            "action": trigger.action,
+            "per": trigger.per,
+            "params": trigger.params,
+            "dedup_seconds": trigger.dedup_seconds,
+            "dedup_path": trigger.dedup_path,
+            "include_resolved": trigger.include_resolved,
+            "enabled": trigger.enabled,
+            "url": request.build_absolute_uri(path) if request is not None else path,
+            "created_by": trigger.created_by.get_username() if trigger.created_by else None,
+            "created_at": _time(trigger.created_at),
+        }
+
+
+class TriggerCreatedSerializer(TriggerSerializer):
+    secret = serializers.CharField(help_text="Shown in this answer only; never again.")
+
+
+class SecretSerializer(serializers.Serializer):
+    secret = serializers.CharField(help_text="Shown in this answer only; never again.")
+
+
+class TriggerWriteSerializer(RequestBody):
+    name = serializers.CharField(max_length=100)
+    kind = serializers.ChoiceField(choices=TriggerKind.choices, required=False)
+    action = serializers.ChoiceField(choices=TriggerAction.choices, required=False)
+    per = serializers.ChoiceField(choices=TriggerPer.choices, required=False)
+    params = serializers.DictField(
+        child=serializers.CharField(), required=False, help_text='{parameter: "dotted.path" or "=constant"}'
+    )
+    dedup_seconds = serializers.IntegerField(min_value=0, max_value=7 * 86400, required=False)
+    dedup_path = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    include_resolved = serializers.BooleanField(required=False)
+    enabled = serializers.BooleanField(required=False)
+
+
+class DeliverySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    source = serializers.CharField()
+    outcome = serializers.ChoiceField(choices=DeliveryOutcome.choices)
+    status_code = serializers.IntegerField()
+    reason = serializers.CharField()
+    executions = serializers.ListField(child=serializers.IntegerField())
+    proposals = serializers.ListField(child=serializers.IntegerField())
+
+    def to_representation(self, delivery) -> dict:
+        return {
+            "at": _time(delivery.at),
+            "source": delivery.source,
+            "outcome": delivery.outcome,
+            "status_code": delivery.status_code,
+            "reason": delivery.reason,
+            "executions": delivery.executions,
+            "proposals": delivery.proposals,
+        }

@@ -1,0 +1,191 @@
+"""Pages for a runbook's triggers, proposals and schedules. Thin callers of the services."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from apps.automation import services
+from apps.automation.models import TriggerAction, TriggerKind, TriggerPer
+from apps.automation.payloads import GRAFANA_SIGNATURE_HEADER, GRAFANA_TIMESTAMP_HEADER
+from apps.automation.selectors import (
+    deliveries_of,
+    proposal_for_user,
+    trigger_for_user,
+    triggers_of,
+)
+from apps.core.errors import Conflict, InvalidInput, ServiceUnavailable
+from apps.runbooks.roles import EDIT, RUN
+from apps.runbooks.selectors import runbook_for_user
+
+SHOWN_DELIVERIES = 50
+
+
+def _mapping_from_text(text: str) -> dict:
+    """`NAME=path` or `NAME==constant`, one a line, as typed on the page."""
+    mapping = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        name, sep, source = line.partition("=")
+        if not sep:
+            raise InvalidInput({"params": [f"“{line.strip()[:60]}”: write NAME=path.in.payload or NAME==constant."]})
+        mapping[name.strip()] = source.strip()
+    return mapping
+
+
+def _mapping_as_text(mapping: dict) -> str:
+    return "\n".join(f"{name}={source}" for name, source in mapping.items())
+
+
+def _trigger_data(post) -> dict:
+    seconds = post.get("dedup_seconds", "300").strip()
+    return {
+        "name": post.get("name", ""),
+        "kind": post.get("kind", ""),
+        "action": post.get("action", ""),
+        "per": post.get("per", ""),
+        "params": _mapping_from_text(post.get("params", "")),
+        "dedup_path": post.get("dedup_path", ""),
+        "dedup_seconds": int(seconds) if seconds.isdigit() and len(seconds) < 9 else -1,
+        "include_resolved": post.get("include_resolved") == "on",
+        "enabled": True,
+    }
+
+
+def flat_errors(errors: dict) -> list[str]:
+    """Field errors (nested for params) as lines a page shows above its form."""
+    lines = []
+    for name, value in errors.items():
+        if isinstance(value, dict):
+            lines += [f"{name} → {inner}: {' '.join(messages)}" for inner, messages in value.items()]
+        else:
+            lines.append(f"{name}: {' '.join(map(str, value))}")
+    return lines
+
+
+def _hook_url(request: HttpRequest, trigger) -> str:
+    return request.build_absolute_uri(reverse("automation:hook", args=[trigger.uuid]))
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    # The page may carry a secret shown once: never kept by a cache or the back button.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def trigger_list(request: HttpRequest, pk: int) -> HttpResponse:
+    runbook = runbook_for_user(request.user, pk, EDIT)
+    errors, form = {}, {"kind": TriggerKind.ALERTMANAGER, "action": TriggerAction.RUN, "per": TriggerPer.ALERT,
+                         "dedup_seconds": 300, "params": ""}  # fmt: skip
+    if request.method == "POST":
+        form = {**request.POST.dict()}
+        try:
+            trigger, secret = services.trigger_create(
+                runbook=runbook, user=request.user, data=_trigger_data(request.POST)
+            )
+        except InvalidInput as error:
+            errors = error.errors
+        else:
+            return _trigger_page(request, trigger, secret=secret, status=201)
+    context = {
+        "runbook": runbook,
+        "triggers": triggers_of(runbook),
+        "form": form,
+        "errors": flat_errors(errors),
+        "kinds": TriggerKind.choices,
+        "actions": TriggerAction.choices,
+        "pers": TriggerPer.choices,
+        "parameters": runbook.parameters or [],
+    }
+    return render(request, "automation/trigger_list.html", context, status=400 if errors else 200)
+
+
+def _trigger_page(request: HttpRequest, trigger, *, secret: str = "", status: int = 200) -> HttpResponse:
+    context = {
+        "runbook": trigger.runbook,
+        "trigger": trigger,
+        "secret": secret,
+        "hook_url": _hook_url(request, trigger),
+        "mapping_text": _mapping_as_text(trigger.params),
+        "deliveries": deliveries_of(trigger)[:SHOWN_DELIVERIES],
+        "grafana_header": GRAFANA_SIGNATURE_HEADER,
+        "grafana_timestamp_header": GRAFANA_TIMESTAMP_HEADER,
+    }
+    return _no_store(render(request, "automation/trigger_detail.html", context, status=status))
+
+
+@login_required
+@require_GET
+def trigger_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _trigger_page(request, trigger_for_user(request.user, pk))
+
+
+@login_required
+@require_POST
+def trigger_rotate(request: HttpRequest, pk: int) -> HttpResponse:
+    trigger = trigger_for_user(request.user, pk)
+    secret = services.trigger_rotate(trigger=trigger, user=request.user)
+    return _trigger_page(request, trigger, secret=secret)
+
+
+@login_required
+@require_POST
+def trigger_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    trigger = trigger_for_user(request.user, pk)
+    services.trigger_update(trigger=trigger, user=request.user, data={"enabled": not trigger.enabled})
+    messages.success(request, f"Trigger “{trigger.name}” {'enabled' if trigger.enabled else 'disabled'}.")
+    return redirect("automation:trigger", pk=trigger.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def trigger_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    trigger = trigger_for_user(request.user, pk)
+    if request.method == "POST":
+        services.trigger_delete(trigger=trigger, user=request.user)
+        messages.success(request, f"Trigger “{trigger.name}” deleted; its URL answers 404 from now on.")
+        return redirect("automation:triggers", pk=trigger.runbook_id)
+    return render(request, "automation/trigger_delete.html", {"trigger": trigger, "runbook": trigger.runbook})
+
+
+@login_required
+@require_GET
+def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = proposal_for_user(request.user, pk)
+    context = {
+        "proposal": proposal,
+        "runbook": proposal.runbook,
+        "can_run": request.user.has_perm(RUN, proposal.runbook),
+    }
+    return render(request, "automation/proposal_detail.html", context)
+
+
+@login_required
+@require_POST
+def proposal_start(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = proposal_for_user(request.user, pk, RUN)
+    try:
+        execution = services.proposal_start(proposal=proposal, user=request.user)
+    except (InvalidInput, Conflict, ServiceUnavailable, PermissionDenied) as error:
+        if isinstance(error, PermissionDenied):
+            raise
+        messages.error(request, f"Could not start the run: {getattr(error, 'errors', None) or error}")
+        return redirect("automation:proposal", pk=proposal.pk)
+    return redirect("executions:detail", pk=execution.pk)
+
+
+@login_required
+@require_POST
+def proposal_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = proposal_for_user(request.user, pk, RUN)
+    try:
+        services.proposal_dismiss(proposal=proposal, user=request.user)
+    except Conflict as error:
+        messages.error(request, str(error))
+    return redirect("automation:proposal", pk=proposal.pk)
