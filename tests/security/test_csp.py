@@ -95,3 +95,13 @@ def test_the_socket_is_allowed_to_the_same_host_only_and_securely_behind_tls(cas
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     response = client_for(cast.viewer).get("/runbooks/", HTTP_X_FORWARDED_PROTO="https", HTTP_HOST="testserver")
     assert directives(response["Content-Security-Policy"])["connect-src"] == "'self' wss://testserver"
+
+
+def test_the_django_rq_dashboard_keeps_working_with_its_own_inline_code(cast, client_for):
+    response = client_for(cast.admin).get("/admin/django_rq/dashboard/")
+    assert response.status_code == 200
+    assert "<style" in response.content.decode()
+    policy = directives(response["Content-Security-Policy"])
+    assert policy["script-src"] == "'self' 'unsafe-inline'"
+    assert policy["style-src"] == "'self' 'unsafe-inline'"
+    assert policy["frame-ancestors"] == "'none'"
