@@ -11,7 +11,11 @@ from rest_framework.response import Response
 from apps.core.errors import InvalidInput
 from apps.credentials import roles, services
 from apps.credentials.selectors import credential_access_entries, credential_for_user, credentials_visible_to
-from apps.credentials.serializers import CredentialAccessEntrySerializer, CredentialSerializer
+from apps.credentials.serializers import (
+    CredentialAccessEntrySerializer,
+    CredentialSerializer,
+    CredentialWriteSerializer,
+)
 
 # Fields a client may send back unchanged from a GET; they are ignored, not errors.
 READ_ONLY_FIELDS = {"id", "created_at", "updated_at", "last_used_at"}
@@ -23,7 +27,7 @@ def _changes(data) -> dict:
     return {name: value for name, value in data.items() if name not in READ_ONLY_FIELDS}
 
 
-@extend_schema(request=CredentialSerializer, responses=CredentialSerializer(many=True))
+@extend_schema(request=CredentialWriteSerializer, responses=CredentialSerializer(many=True))
 @api_view(["GET", "POST"])
 @sensitive_variables("changes")
 def credential_collection(request: Request) -> Response:
@@ -47,7 +51,7 @@ def credential_collection(request: Request) -> Response:
     return paginator.get_paginated_response(CredentialSerializer(page, many=True).data)
 
 
-@extend_schema(request=CredentialSerializer, responses=CredentialSerializer)
+@extend_schema(request=CredentialWriteSerializer, responses=CredentialSerializer)
 @api_view(["GET", "PATCH", "DELETE"])
 @sensitive_variables()
 def credential_item(request: Request, pk: int) -> Response:

@@ -5,6 +5,7 @@ Access always goes through execution_for_user / runbook_for_user (404 outsiders,
 
 from collections import defaultdict
 
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -16,7 +17,7 @@ from rest_framework.response import Response
 from apps.core.api import MAX_INT
 from apps.core.errors import InvalidInput
 from apps.executions import services
-from apps.executions.models import Execution, ExecutionStatus, OutputChunk
+from apps.executions.models import Execution, ExecutionStatus, OutputChunk, StepRun
 from apps.executions.selectors import execution_for_user, execution_steps, executions_visible_to
 from apps.executions.serializers import (
     DecisionSerializer,
@@ -96,7 +97,11 @@ def execution_create(request: Request, pk: int) -> Response:
     operation_id="executions_list",
     summary="Executions you may see, newest first",
     parameters=[
-        OpenApiParameter("runbook", int, description="Only executions of this runbook."),
+        OpenApiParameter(
+            "runbook",
+            {"type": "integer", "minimum": 0, "maximum": MAX_INT},
+            description="Only executions of this runbook.",
+        ),
         OpenApiParameter(
             "status", str, enum=list(ExecutionStatus.values), description="Only executions in this state."
         ),
@@ -176,6 +181,9 @@ def _body_field(request: Request, name: str, allowed: tuple[str, ...]) -> str | 
 @api_view(["POST"])
 def execution_step_confirm(request: Request, pk: int, key: str) -> Response:
     execution = execution_for_user(request.user, pk, RUN)
+    # The key is part of the URL: one that names no step of this run is a 404, like an unknown id.
+    if not StepRun.objects.filter(execution=execution, block_key=key).exists():
+        raise Http404("This run has no such step.")
     decision = _body_field(request, "decision", ("decision",))
     services.execution_confirm(execution=execution, user=request.user, key=key, decision=decision)
     return _detail_response(execution)

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from apps.core.errors import InvalidInput
 from apps.executions import environments as services
-from apps.executions.serializers_environments import EnvironmentSerializer
+from apps.executions.serializers_environments import EnvironmentSerializer, EnvironmentWriteSerializer
 
 # Sent back unchanged from a GET they are ignored, not errors.
 READ_ONLY_FIELDS = {"id", "build_status", "built_image", "built_at"}
@@ -21,7 +21,7 @@ def _changes(data) -> dict:
     return {name: value for name, value in data.items() if name not in READ_ONLY_FIELDS}
 
 
-@extend_schema(request=EnvironmentSerializer, responses=EnvironmentSerializer(many=True))
+@extend_schema(request=EnvironmentWriteSerializer, responses=EnvironmentSerializer(many=True))
 @api_view(["GET", "POST"])
 def environment_collection(request: Request) -> Response:
     if request.method == "POST":
@@ -32,7 +32,7 @@ def environment_collection(request: Request) -> Response:
     return paginator.get_paginated_response(EnvironmentSerializer(page, many=True).data)
 
 
-@extend_schema(request=EnvironmentSerializer, responses=EnvironmentSerializer)
+@extend_schema(request=EnvironmentWriteSerializer, responses=EnvironmentSerializer)
 @api_view(["GET", "PATCH", "DELETE"])
 def environment_item(request: Request, pk: int) -> Response:
     if request.method == "PATCH":

@@ -4,8 +4,10 @@ Output is built from rows already loaded by the API views (steps and chunks in b
 answer costs a fixed number of queries. Input serializers only document request bodies.
 """
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.schema import RequestBody
 from apps.executions.models import Execution, ExecutionStatus, StepRun, StepStatus
 
 
@@ -99,19 +101,35 @@ class PaginatedExecutionSerializer(serializers.Serializer):
     results = ExecutionSerializer(many=True)
 
 
-class ExecutionCreateSerializer(serializers.Serializer):
-    params = serializers.DictField(child=serializers.CharField(), required=False, help_text="{name: text value}")
-    block = serializers.CharField(
-        required=False, allow_null=True, help_text="A block key for a single-block run; null runs the whole runbook."
+# A block key, as apps.runbooks.validation accepts it.
+KEY_PATTERN = r"^[-a-zA-Z0-9_]+$"
+
+
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "enum": ["draft"]}],
+        "nullable": True,
+        "description": 'A published version number; null = the latest published; "draft" = the draft (editors).',
+    }
+)
+class VersionChoiceField(serializers.Field):
+    """A version number, "draft" or null."""
+
+
+class ExecutionCreateSerializer(RequestBody):
+    params = serializers.DictField(
+        child=serializers.CharField(), required=False, help_text="{name: text value} for the runbook's parameters"
     )
-    version = serializers.CharField(
+    block = serializers.RegexField(
+        KEY_PATTERN,
         required=False,
         allow_null=True,
-        help_text='A published version number; null = the latest published; "draft" = the draft (editors).',
+        help_text="A block key for a single-block run; null runs the whole runbook.",
     )
+    version = VersionChoiceField(required=False)
 
 
-class DecisionSerializer(serializers.Serializer):
+class DecisionSerializer(RequestBody):
     decision = serializers.ChoiceField(
         choices=["continue", "approve", "reject"],
         required=False,
@@ -121,7 +139,10 @@ class DecisionSerializer(serializers.Serializer):
 
 RetrySerializer = type(
     "RetrySerializer",
-    (serializers.Serializer,),
+    (RequestBody,),
     # "from" is a Python keyword, so the field cannot be a class attribute.
-    {"from": serializers.CharField(help_text="The key of the step to start again from.")},
+    {
+        "from": serializers.RegexField(KEY_PATTERN, help_text="The key of the step to start again from."),
+        "__doc__": "Request body of POST /api/v1/executions/{id}/retry/.",
+    },
 )

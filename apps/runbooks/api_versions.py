@@ -13,10 +13,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.errors import InvalidInput
+from apps.core.schema import NON_BLANK
 from apps.runbooks.models import RunbookVersion
 from apps.runbooks.roles import EDIT, VIEW
 from apps.runbooks.selectors import runbook_for_user
-from apps.runbooks.versions import runbook_publish, runbook_rollback, runbook_version_get, runbook_versions
+from apps.runbooks.versions import (
+    MAX_MESSAGE_LENGTH,
+    runbook_publish,
+    runbook_rollback,
+    runbook_version_get,
+    runbook_versions,
+)
 
 
 class VersionSerializer(serializers.ModelSerializer):
@@ -37,7 +44,19 @@ class VersionDetailSerializer(VersionSerializer):
         read_only_fields = fields
 
 
-MESSAGE_BODY = inline_serializer("VersionMessage", {"message": serializers.CharField()})
+MESSAGE_BODY = inline_serializer(
+    "VersionMessage",
+    {
+        # Required and not blank: a version says what changed (apps.runbooks.versions._clean_message).
+        "message": serializers.RegexField(NON_BLANK, max_length=MAX_MESSAGE_LENGTH - 40),
+        "revision": serializers.IntegerField(
+            min_value=0, required=False, help_text="Publish only if the draft is still at this revision (else 409)."
+        ),
+    },
+)
+ROLLBACK_BODY = inline_serializer(
+    "RollbackMessage", {"message": serializers.RegexField(NON_BLANK, max_length=MAX_MESSAGE_LENGTH - 40)}
+)
 
 
 def _message(request: Request) -> str:
@@ -70,7 +89,7 @@ def version_detail(request: Request, pk: int, number: int) -> Response:
     return Response(VersionDetailSerializer(runbook_version_get(runbook, number)).data)
 
 
-@extend_schema(request=MESSAGE_BODY, responses={201: VersionDetailSerializer})
+@extend_schema(request=ROLLBACK_BODY, responses={201: VersionDetailSerializer})
 @api_view(["POST"])
 def version_rollback(request: Request, pk: int, number: int) -> Response:
     runbook = runbook_for_user(request.user, pk, EDIT)

@@ -5,13 +5,15 @@ OpenAPI schema. Validation of input is the services' job (apps.runbooks.services
 the API and the admin can never disagree on a rule.
 """
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
-from apps.blocks.kinds import BlockKind
+from apps.blocks.kinds import HTTP_METHODS, BlockKind
 from apps.core.markdown import render_markdown
+from apps.core.schema import NON_BLANK, RequestBody
 from apps.runbooks.models import Block, Runbook
 from apps.runbooks.roles import Role
+from apps.runbooks.validation import MAX_PARAMETERS, MAX_TAGS, PARAMETER_NAME_RE
 
 
 class ParameterSerializer(serializers.Serializer):
@@ -72,27 +74,145 @@ class PaginatedRunbookSerializer(serializers.Serializer):
     results = RunbookSerializer(many=True)
 
 
-class RunbookCreateSerializer(serializers.Serializer):
+# Request bodies. They document what the services accept (apps.runbooks.validation, apps.blocks.kinds),
+# so that a client generated from /api/schema/ sends what the API takes; the services still validate.
+KEY_PATTERN = r"^[-a-zA-Z0-9_]+$"
+ACTION_PATTERN = r"^(continue|stop|fail|goto:[-a-zA-Z0-9_]+)$"
+# Django's URLValidator wants a dotted host name with short labels (or an IP): the schema narrows to
+# plain host names and paths.
+URL_PATTERN = r"^https?://[a-z0-9]{1,20}(\.[a-z0-9]{1,20}){0,3}\.[a-z]{2,12}(/[A-Za-z0-9._~-]{0,40}){0,4}$"
+
+
+class ParameterInputSerializer(RequestBody):
+    name = serializers.RegexField(PARAMETER_NAME_RE.pattern, help_text="Letters, digits and _; names ignore case.")
+    label = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    default = serializers.CharField(
+        allow_null=True, required=False, allow_blank=True, help_text="One of the choices, when choices are given."
+    )
+    required = serializers.BooleanField(required=False)
+    choices = serializers.ListField(
+        child=serializers.CharField(min_length=1),
+        allow_null=True,
+        required=False,
+        help_text="Non-empty texts, or null.",
+    )
+
+
+class InstructionConfigSerializer(RequestBody):
+    markdown = serializers.RegexField(NON_BLANK, help_text="Markdown, at most 256 KiB.")
+    gate = serializers.ChoiceField(choices=["none", "confirm", "approval"], required=False, default="none")
+
+
+class CommandConfigSerializer(RequestBody):
+    script = serializers.RegexField(NON_BLANK, help_text="At most 64 KiB.")
+    shell = serializers.ChoiceField(choices=["sh", "bash"], required=False, default="sh")
+    timeout_seconds = serializers.IntegerField(min_value=1, max_value=86400, required=False, default=300)
+    credentials = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        help_text="Ids of credentials you hold the user (or owner) role on.",
+    )
+    continue_on_error = serializers.BooleanField(required=False, default=False)
+
+
+class ApiCallConfigSerializer(RequestBody):
+    method = serializers.ChoiceField(choices=HTTP_METHODS, required=False, default="GET")
+    url = serializers.RegexField(
+        URL_PATTERN, max_length=2048, help_text="http(s) URL; {{ template }} parts are allowed too."
+    )
+    headers = serializers.DictField(
+        child=serializers.CharField(), required=False, help_text="Header names: RFC 9110 token characters."
+    )
+    body = serializers.CharField(required=False, allow_blank=True, help_text="At most 1 MiB; a template.")
+    credential = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, help_text="The id of a credential you hold the user role on."
+    )
+    expected_status = serializers.ListField(
+        child=serializers.IntegerField(min_value=100, max_value=599), min_length=1, required=False
+    )
+    timeout_seconds = serializers.IntegerField(min_value=1, max_value=300, required=False, default=30)
+    continue_on_error = serializers.BooleanField(required=False, default=False)
+    follow_redirects = serializers.BooleanField(required=False, default=False)
+
+
+class ConditionalConfigSerializer(RequestBody):
+    expression = serializers.CharField(
+        max_length=2000, help_text="A sandboxed Jinja expression, e.g. `params.X == 'a'`."
+    )
+    on_true = serializers.RegexField(ACTION_PATTERN, max_length=80, required=False, default="continue")
+    on_false = serializers.RegexField(ACTION_PATTERN, max_length=80, required=False, default="stop")
+
+
+class TimerConfigSerializer(RequestBody):
+    seconds = serializers.IntegerField(min_value=1, max_value=86400)
+
+
+CONFIG_SERIALIZERS = {
+    BlockKind.INSTRUCTION: InstructionConfigSerializer,
+    BlockKind.COMMAND: CommandConfigSerializer,
+    BlockKind.API_CALL: ApiCallConfigSerializer,
+    BlockKind.CONDITIONAL: ConditionalConfigSerializer,
+    BlockKind.TIMER: TimerConfigSerializer,
+}
+
+
+def _block_input(kind: str, config: type[RequestBody]) -> type[RequestBody]:
+    """The request shape of one kind of block: `kind` fixed, `config` that kind's (DESIGN.md "block")."""
+    fields = {
+        "key": serializers.RegexField(KEY_PATTERN, max_length=64, help_text="Unique in the runbook."),
+        "title": serializers.CharField(max_length=200, required=False, allow_blank=True),
+        "kind": serializers.ChoiceField(choices=[kind]),
+        "config": config(),
+        "__doc__": f"A block of kind {kind}.",
+    }
+    name = "".join(part.title() for part in kind.split("_")) + "BlockSerializer"
+    return type(name, (RequestBody,), fields)
+
+
+# Plain str keys: the YAML schema cannot represent the enum members themselves.
+BLOCK_INPUTS = {str(kind.value): _block_input(str(kind.value), config) for kind, config in CONFIG_SERIALIZERS.items()}
+BlockInput = PolymorphicProxySerializer(
+    component_name="BlockInput",
+    serializers=BLOCK_INPUTS,
+    resource_type_field_name="kind",
+    many=True,
+)
+
+
+@extend_schema_field(BlockInput)
+class BlockListField(serializers.ListField):
+    """A runbook's ordered blocks in a request: each one of the per-kind shapes, told apart by `kind`."""
+
+
+class RunbookCreateSerializer(RequestBody):
     """Request body of POST /api/v1/runbooks/ (documentation only; the services validate)."""
 
-    title = serializers.CharField(max_length=200)
+    title = serializers.RegexField(NON_BLANK, max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, help_text="Markdown, at most 256 KiB.")
-    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
-    environment = serializers.IntegerField(required=False, allow_null=True)
-    parameters = ParameterSerializer(many=True, required=False)
-    blocks = BlockSerializer(many=True, required=False, help_text="The ordered list; at most 200 blocks.")
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=50, allow_blank=True), max_length=MAX_TAGS, required=False
+    )
+    environment = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, help_text="An environment id; null for the default."
+    )
+    parameters = serializers.ListField(child=ParameterInputSerializer(), max_length=MAX_PARAMETERS, required=False)
+    blocks = BlockListField(required=False, help_text="The ordered list; at most 200 blocks.")
 
 
 class RunbookPatchSerializer(RunbookCreateSerializer):
     """Request body of PATCH /api/v1/runbooks/{id}/: any fields plus the revision they were based on."""
 
-    title = serializers.CharField(max_length=200, required=False)
-    blocks = BlockSerializer(many=True, required=False, help_text="When given, replaces the ordered list.")
-    revision = serializers.IntegerField(help_text="The revision the change is based on; a stale one answers 409.")
+    always_required = ("revision",)
+
+    title = serializers.RegexField(NON_BLANK, max_length=200, required=False)
+    blocks = BlockListField(required=False, help_text="When given, replaces the ordered list.")
+    revision = serializers.IntegerField(
+        min_value=0, help_text="The revision the change is based on; a stale one answers 409."
+    )
 
 
-class RunbookAccessEntrySerializer(serializers.Serializer):
-    principal = serializers.CharField(help_text="user:NAME or group:NAME")
+class RunbookAccessEntrySerializer(RequestBody):
+    principal = serializers.RegexField(r"^(user|group):.+$", help_text="user:NAME or group:NAME")
     role = serializers.ChoiceField(choices=Role.choices)
 
 

@@ -151,3 +151,13 @@ def test_the_list_search_refuses_nul_naming_the_parameter(cast, api_for):
     response = api_for(cast.owner).get("/api/v1/runbooks/", {"q": "a\x00b"})
     assert response.status_code == 400, response.content
     assert "q" in response.json()
+
+
+def test_a_step_key_in_the_url_that_names_no_step_answers_404(cast, api_for):
+    from apps.executions.services import execution_start
+    from apps.runbooks.versions import runbook_publish
+
+    runbook_publish(runbook=cast.runbook, user=cast.owner, message="v1")
+    execution = execution_start(runbook=cast.runbook, user=cast.owner)
+    response = api_for(cast.owner).post(f"/api/v1/executions/{execution.pk}/steps/nope/confirm/", {}, format="json")
+    assert response.status_code == 404, response.content
