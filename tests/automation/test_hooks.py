@@ -282,3 +282,14 @@ def test_a_proposal_waits_for_a_runner_who_starts_it(cast, make_trigger):
     assert execution.triggered_by == cast.runner and execution.params["instance"] == "db-9"
     assert runner.post(reverse("automation:proposal_start", args=[proposal.pk])).status_code == 302
     assert Execution.objects.count() == 1
+
+
+def test_the_execution_shape_says_which_trigger_started_the_run(cast, api_for, make_trigger):
+    trigger, secret = make_trigger()
+    ref = deliver(trigger, body_of(alertmanager_payload(alert("db-1"))), **bearer(secret)).json()["executions"][0]
+    shown = api_for(cast.viewer).get(f"/api/v1/executions/{ref['id']}/").json()
+    assert shown["triggered_by"] is None
+    assert shown["trigger"] == {"kind": "alertmanager", "id": trigger.pk, "name": "latency"}
+    assert shown["schedule"] is None
+    listed = api_for(cast.viewer).get("/api/v1/executions/").json()["results"][0]
+    assert listed["trigger"]["name"] == "latency"

@@ -8,7 +8,7 @@ from tests.executions.conftest import command, run_now
 
 EXECUTION_KEYS = {
     "id", "runbook", "version", "draft", "mode", "block", "params", "status", "triggered_by",
-    "created_at", "started_at", "finished_at",
+    "created_at", "started_at", "finished_at", "trigger", "schedule",
 }  # fmt: skip
 STEP_KEYS = {
     "block", "kind", "status", "exit_code", "output", "output_truncated", "result", "started_at",
