@@ -102,9 +102,10 @@ def test_bad_bodies_are_400_with_the_field(waiting, cast, api_for, body, field):
     assert execution.steps.get(block_key="gate").status == "waiting"
 
 
-def test_an_unknown_step_is_400(waiting, cast, api_for):
+def test_an_unknown_step_is_404(waiting, cast, api_for):
+    # The key is part of the URL, like an id: naming no step of the run is "not found".
     response = api_for(cast.runner).post(confirm_url(waiting("confirm"), "nope"), {}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 404
 
 
 def test_retry_creates_a_new_execution_from_the_step(waiting, cast, api_for):
