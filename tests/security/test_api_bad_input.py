@@ -154,9 +154,11 @@ def test_the_list_search_refuses_nul_naming_the_parameter(cast, api_for):
 
 
 def test_a_step_key_in_the_url_that_names_no_step_answers_404(cast, api_for):
+    from apps.executions.models import ExecutionEnvironment
     from apps.executions.services import execution_start
     from apps.runbooks.versions import runbook_publish
 
+    ExecutionEnvironment.objects.create(name="busybox", image="runbooks-test-busybox:latest", is_default=True)
     runbook_publish(runbook=cast.runbook, user=cast.owner, message="v1")
     execution = execution_start(runbook=cast.runbook, user=cast.owner)
     response = api_for(cast.owner).post(f"/api/v1/executions/{execution.pk}/steps/nope/confirm/", {}, format="json")
