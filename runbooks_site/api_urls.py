@@ -4,6 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("apps.runbooks.api_urls")),
     path("", include("apps.runbooks.api_urls_versions")),
+    path("", include("apps.runbooks.api_urls_exchange")),
     path("", include("apps.credentials.api_urls")),
     path("", include("apps.runbooks.api_urls_usage")),
     path("", include("apps.audit.api_urls")),

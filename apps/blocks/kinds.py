@@ -237,6 +237,27 @@ def validate_expression(value: str) -> None:
         raise ValidationError(f"Expression syntax error: {error.message}") from None
 
 
+# Attributes of a block's Markdown fence that no field stands for (Runme's `interactive`, …): kept in
+# the config under this key, only when there are some, so a file's unknown attributes survive an
+# import and the next export (apps.runbooks.exchange, docs/runbook-format.md).
+ATTRIBUTES = "attributes"
+MAX_ATTRIBUTES = 32
+
+
+def clean_attributes(value) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ConfigError({ATTRIBUTES: ["Attributes must be an object of names to text values."]})
+    if len(value) > MAX_ATTRIBUTES:
+        raise ConfigError({ATTRIBUTES: [f"At most {MAX_ATTRIBUTES} attributes."]})
+    for name, item in value.items():
+        if not isinstance(name, str) or not 0 < len(name) <= 100 or not isinstance(item, str) or len(item) > 2000:
+            raise ConfigError({ATTRIBUTES: ["Each attribute is a name of 1 to 100 characters and a text value."]})
+        # These are the format's own (the block's key, title and fields): one place for each.
+        if name == "name" or name.startswith("runbooks."):
+            raise ConfigError({ATTRIBUTES: [f"“{name}” is not a free attribute: it is part of the block itself."]})
+    return dict(value)
+
+
 class KindForm(forms.Form):
     """Base of the per-kind forms. Unknown keys in a JSON config are errors, not silently dropped."""
 
@@ -244,7 +265,12 @@ class KindForm(forms.Form):
     no_default: tuple[str, ...] = ()
 
     def config(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self.fields}
+        config = {name: self.cleaned_data[name] for name in self.fields}
+        # Not a form field: the HTML editor carries a block's attributes over from the config it
+        # edits (its initial), so saving the form does not drop them.
+        if self.initial.get(ATTRIBUTES):
+            config[ATTRIBUTES] = self.initial[ATTRIBUTES]
+        return config
 
 
 class InstructionConfigForm(KindForm):
@@ -358,6 +384,8 @@ def validate_config(kind: str, config) -> dict:
     if not isinstance(config, dict):
         raise ConfigError({"config": ["The config must be an object."]})
     form_class = KIND_FORMS[kind]
+    attributes = clean_attributes(config[ATTRIBUTES]) if ATTRIBUTES in config else {}
+    config = {name: value for name, value in config.items() if name != ATTRIBUTES}
     unknown = sorted(set(config) - set(form_class.base_fields))
     if unknown:
         raise ConfigError({name: [f"Unknown field for a {kind} block."] for name in unknown})
@@ -373,4 +401,5 @@ def validate_config(kind: str, config) -> dict:
     form = form_class(data=data)
     if not form.is_valid():
         raise ConfigError({name: [str(message) for message in messages] for name, messages in form.errors.items()})
-    return form.config()
+    # Left out when empty, so configs saved before attributes existed hash and diff the same.
+    return {**form.config(), ATTRIBUTES: attributes} if attributes else form.config()

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -15,6 +17,8 @@ class RunbookQuerySet(models.QuerySet):
 class Runbook(models.Model):
     """The live row is the draft; published versions are immutable snapshots of it."""
 
+    # Stable across exports and imports: a runbook file's front matter names it (docs/runbook-format.md).
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     tags = TaggableManager(blank=True)

@@ -42,6 +42,7 @@ class RunbookSerializer(serializers.Serializer):
     """A runbook's draft. Expects the queryset of `runbook_api_queryset` (tags, blocks prefetched)."""
 
     id = serializers.IntegerField(read_only=True)
+    uuid = serializers.UUIDField(read_only=True, help_text="Stable across exports and imports (a file's runbooks.id).")
     title = serializers.CharField()
     description = serializers.CharField()
     description_html = serializers.SerializerMethodField()

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from apps.runbooks import views, views_blocks, views_demo
+from apps.runbooks.exchange import views as exchange_views
 from apps.runbooks.urls_versions import urlpatterns as version_urlpatterns
 
 app_name = "runbooks"
@@ -10,12 +11,15 @@ urlpatterns = [
     path("", views.runbook_list, name="list"),
     path("new", views.runbook_create, name="create"),
     path("demo", views_demo.load_demo, name="load_demo"),
+    path("import", exchange_views.runbook_import, name="import"),
     path("preview", views.markdown_preview, name="preview"),
     path("parameter-row", views.parameter_row, name="parameter_row"),
     path("<int:pk>/", views.runbook_detail, name="detail"),
     path("<int:pk>/edit", views.runbook_edit, name="edit"),
     path("<int:pk>/run", views.runbook_run, name="run"),
     path("<int:pk>/archive", views.runbook_archive, name="archive"),
+    path("<int:pk>/export", exchange_views.runbook_download, name="export"),
+    path("<int:pk>/import", exchange_views.runbook_import_over, name="import_over"),
     path("<int:pk>/share", views.runbook_share, name="share"),
     path("<int:pk>/share/grant", views.share_grant, name="share_grant"),
     path("<int:pk>/share/change", views.share_change, name="share_change"),
