@@ -126,7 +126,9 @@ class BlockMetaForm(forms.Form):
 KIND_FIELD_HELP = {
     "markdown": "Markdown shown to the operator at this step.",
     "gate": "Whether the run waits here for a confirmation or another person's approval.",
-    "script": "Runs in a fresh container of the runbook's environment. Parameters arrive as environment variables.",
+    "script": "Runs in a fresh container of the runbook's environment. A parameter NAME arrives as the "
+    "environment variable $RB_PARAM_NAME (not $NAME); an earlier step's output is the file "
+    "$RB_STEP_<KEY>_OUTPUT_FILE.",
     "shell": "The shell that runs the script.",
     "timeout_seconds": "The step fails when it runs longer than this.",
     "credentials": "Mounted as files under /run/secrets/<name>, with RB_SECRET_<NAME>_FILE naming each; "

@@ -78,7 +78,16 @@ def _place_block_errors(errors: dict, meta, kind_form, block_key: str | None) ->
     return general
 
 
+def _name_the_parameters(kind_form, runbook: Runbook) -> None:
+    """A script's help lists this runbook's own parameter variables: `$HOST` is a natural mistake."""
+    names = [parameter.get("name") for parameter in runbook.parameters or [] if parameter.get("name")]
+    if "script" in kind_form.fields and names:
+        variables = ", ".join(f"$RB_PARAM_{name.upper()}" for name in names)
+        kind_form.fields["script"].help_text += f" This runbook's parameters: {variables}."
+
+
 def _form_response(request, context: dict, *, status: int = 200, page_title: str = "") -> HttpResponse:
+    _name_the_parameters(context["kind_form"], context["runbook"])
     context = {"htmx": bool(request.htmx), "kind_label": BlockKind(context["kind"]).label, **context}
     if request.htmx:
         return render(request, "runbooks/_block_form.html", context, status=status)

@@ -47,6 +47,15 @@ document.addEventListener("htmx:sendError", () => {
   flash("The server could not be reached. Nothing was saved; check the connection and try again.");
 });
 
+// Parameter rows: the variable a command reads follows the name as it is typed.
+document.addEventListener("input", (event) => {
+  const input = event.target;
+  if (!input.matches || !input.matches(".param-row input[name$='-name']")) return;
+  const shown = input.closest(".param-row").querySelector("[data-param-var]");
+  const name = input.value.trim();
+  if (shown) shown.textContent = /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? "$RB_PARAM_" + name.toUpperCase() : "";
+});
+
 // Wide tables scroll inside their own box, not the page. Templates wrap theirs in .table-scroll;
 // this wraps any that is not. A box that does scroll gets a tab stop, so keyboard users can
 // scroll it too (axe: scrollable-region-focusable).
