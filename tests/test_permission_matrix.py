@@ -181,6 +181,15 @@ MATRIX = [
     ("automation-api:trigger-detail", "delete", api(RB_EDIT)),
     ("automation-api:trigger-rotate", "post", api(RB_EDIT)),
     ("automation-api:trigger-deliveries", "get", api(RB_EDIT)),
+    ("automation:schedules", "get", RB_EDIT),
+    ("automation:schedules", "post", RB_EDIT),
+    ("automation:schedule_toggle", "post", RB_EDIT),
+    ("automation:schedule_delete", "post", RB_EDIT),
+    ("automation-api:runbook-schedules", "get", api(RB_EDIT)),
+    ("automation-api:runbook-schedules", "post", api(RB_EDIT)),
+    ("automation-api:schedule-detail", "get", api(RB_EDIT)),
+    ("automation-api:schedule-detail", "patch", api(RB_EDIT)),
+    ("automation-api:schedule-detail", "delete", api(RB_EDIT)),
     # The schema describes routes, never data: public, like most APIs' OpenAPI documents.
     ("api-schema", "get", PUBLIC),
     ("api-docs", "get", PUBLIC),
@@ -245,9 +254,13 @@ def world(cast, django_user_model):
 
     trigger, _ = trigger_create(runbook=cast.runbook, user=cast.editor, data={"name": "matrix-hook"})
     proposal = Proposal.objects.create(trigger=trigger, runbook=cast.runbook, params={})
+    from apps.automation.schedules import schedule_create
+
+    schedule = schedule_create(runbook=cast.runbook, user=cast.editor, data={"cron": "0 3 * * *"})
     return SimpleNamespace(
         cast=cast, version=version, credential=credential, token=token, environment=environment,
         execution=execution, step=step, block=block, using=using, trigger=trigger, proposal=proposal,
+        schedule=schedule,
     )  # fmt: skip
 
 
@@ -271,6 +284,8 @@ def url_for(name: str, world) -> str:
         "trigger-": world.trigger.pk,
         "proposal": world.proposal.pk,
         "proposal_": world.proposal.pk,
+        "schedule_": world.schedule.pk,
+        "schedule-": world.schedule.pk,
     }
     own = name.split(":")[-1]
     automation_pk = next(

@@ -7,10 +7,12 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.automation import services
-from apps.automation.selectors import deliveries_of, trigger_for_user, triggers_of
+from apps.automation import schedules, services
+from apps.automation.selectors import deliveries_of, schedule_for_user, schedules_of, trigger_for_user, triggers_of
 from apps.automation.serializers import (
     DeliverySerializer,
+    ScheduleSerializer,
+    ScheduleWriteSerializer,
     SecretSerializer,
     TriggerCreatedSerializer,
     TriggerSerializer,
@@ -19,7 +21,7 @@ from apps.automation.serializers import (
 from apps.runbooks.roles import EDIT
 from apps.runbooks.selectors import runbook_for_user
 
-READ_ONLY = {"id", "runbook", "url", "created_by", "created_at"}
+READ_ONLY = {"id", "runbook", "url", "created_by", "created_at", "next_run_at"}
 
 
 def _changes(data) -> dict:
@@ -70,3 +72,27 @@ def trigger_deliveries(request: Request, pk: int) -> Response:
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(deliveries_of(trigger), request)
     return paginator.get_paginated_response(DeliverySerializer(page, many=True).data)
+
+
+@extend_schema(request=ScheduleWriteSerializer, responses={200: ScheduleSerializer(many=True), 201: ScheduleSerializer})
+@api_view(["GET", "POST"])
+def schedule_collection(request: Request, pk: int) -> Response:
+    runbook = runbook_for_user(request.user, pk, EDIT)
+    if request.method == "POST":
+        schedule = schedules.schedule_create(runbook=runbook, user=request.user, data=_changes(request.data))
+        return Response(ScheduleSerializer(schedule).data, status=status.HTTP_201_CREATED)
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(schedules_of(runbook).select_related("created_by"), request)
+    return paginator.get_paginated_response(ScheduleSerializer(page, many=True).data)
+
+
+@extend_schema(request=ScheduleWriteSerializer, responses=ScheduleSerializer)
+@api_view(["GET", "PATCH", "DELETE"])
+def schedule_item(request: Request, pk: int) -> Response:
+    schedule = schedule_for_user(request.user, pk)
+    if request.method == "PATCH":
+        schedule = schedules.schedule_update(schedule=schedule, user=request.user, data=_changes(request.data))
+    elif request.method == "DELETE":
+        schedules.schedule_delete(schedule=schedule, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    return Response(ScheduleSerializer(schedule).data)

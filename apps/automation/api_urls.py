@@ -9,4 +9,6 @@ urlpatterns = [
     path("triggers/<int:pk>/", api.trigger_item, name="trigger-detail"),
     path("triggers/<int:pk>/rotate/", api.trigger_rotate, name="trigger-rotate"),
     path("triggers/<int:pk>/deliveries/", api.trigger_deliveries, name="trigger-deliveries"),
+    path("runbooks/<int:pk>/schedules/", api.schedule_collection, name="runbook-schedules"),
+    path("schedules/<int:pk>/", api.schedule_item, name="schedule-detail"),
 ]

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from apps.automation.models import DeliveryOutcome, TriggerAction, TriggerKind, TriggerPer
+from apps.automation.schedules import schedule_next_times
 from apps.core.schema import RequestBody
 
 
@@ -88,3 +89,39 @@ class DeliverySerializer(serializers.Serializer):
             "executions": delivery.executions,
             "proposals": delivery.proposals,
         }
+
+
+class ScheduleSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    runbook = serializers.IntegerField()
+    cron = serializers.CharField()
+    timezone = serializers.CharField()
+    params = serializers.DictField(child=serializers.CharField())
+    enabled = serializers.BooleanField()
+    catch_up = serializers.BooleanField()
+    next_run_at = serializers.DateTimeField(allow_null=True)
+    created_by = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    def to_representation(self, schedule) -> dict:
+        upcoming = schedule_next_times(schedule, count=1)
+        return {
+            "id": schedule.pk,
+            "runbook": schedule.runbook_id,
+            "cron": schedule.cron,
+            "timezone": schedule.timezone,
+            "params": schedule.params,
+            "enabled": schedule.enabled,
+            "catch_up": schedule.catch_up,
+            "next_run_at": _time(upcoming[0]) if upcoming else None,
+            "created_by": schedule.created_by.get_username() if schedule.created_by else None,
+            "created_at": _time(schedule.created_at),
+        }
+
+
+class ScheduleWriteSerializer(RequestBody):
+    cron = serializers.CharField(max_length=100, help_text="5 fields: minute hour day month weekday")
+    timezone = serializers.CharField(max_length=64, required=False, help_text="IANA name; UTC by default")
+    params = serializers.DictField(child=serializers.CharField(), required=False)
+    enabled = serializers.BooleanField(required=False)
+    catch_up = serializers.BooleanField(required=False)

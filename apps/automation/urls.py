@@ -15,4 +15,7 @@ urlpatterns = [
     path("automation/proposals/<int:pk>/", views.proposal_detail, name="proposal"),
     path("automation/proposals/<int:pk>/start", views.proposal_start, name="proposal_start"),
     path("automation/proposals/<int:pk>/dismiss", views.proposal_dismiss, name="proposal_dismiss"),
+    path("runbooks/<int:pk>/schedules/", views.schedule_list, name="schedules"),
+    path("automation/schedules/<int:pk>/toggle", views.schedule_toggle, name="schedule_toggle"),
+    path("automation/schedules/<int:pk>/delete", views.schedule_delete, name="schedule_delete"),
 ]

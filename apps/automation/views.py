@@ -8,12 +8,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.automation import services
+from apps.automation import schedules, services
 from apps.automation.models import TriggerAction, TriggerKind, TriggerPer
 from apps.automation.payloads import GRAFANA_SIGNATURE_HEADER, GRAFANA_TIMESTAMP_HEADER
 from apps.automation.selectors import (
     deliveries_of,
     proposal_for_user,
+    schedule_for_user,
+    schedules_of,
     trigger_for_user,
     triggers_of,
 )
@@ -189,3 +191,59 @@ def proposal_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
     except Conflict as error:
         messages.error(request, str(error))
     return redirect("automation:proposal", pk=proposal.pk)
+
+
+def _schedule_data(post) -> dict:
+    params = {}
+    for line in post.get("params", "").splitlines():
+        if line.strip():
+            name, _, value = line.partition("=")
+            params[name.strip()] = value.strip()
+    return {
+        "cron": post.get("cron", ""),
+        "timezone": post.get("timezone", "").strip() or "UTC",
+        "params": params,
+        "enabled": True,
+        "catch_up": post.get("catch_up") == "on",
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def schedule_list(request: HttpRequest, pk: int) -> HttpResponse:
+    runbook = runbook_for_user(request.user, pk, EDIT)
+    errors, form = [], {"cron": "", "timezone": "UTC", "params": ""}
+    if request.method == "POST":
+        form = request.POST.dict()
+        try:
+            schedules.schedule_create(runbook=runbook, user=request.user, data=_schedule_data(request.POST))
+        except InvalidInput as error:
+            errors = flat_errors(error.errors)
+        else:
+            messages.success(request, "Schedule added.")
+            return redirect("automation:schedules", pk=runbook.pk)
+    rows = []
+    for schedule in schedules_of(runbook).select_related("created_by"):
+        schedule.upcoming = schedules.schedule_next_times(schedule, count=3)
+        schedule.recent = list(schedule.fires.select_related("execution")[:10])
+        rows.append(schedule)
+    context = {"runbook": runbook, "schedules": rows, "form": form, "errors": errors,
+               "parameters": runbook.parameters or []}  # fmt: skip
+    return render(request, "automation/schedule_list.html", context, status=400 if errors else 200)
+
+
+@login_required
+@require_POST
+def schedule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    schedule = schedule_for_user(request.user, pk)
+    schedules.schedule_update(schedule=schedule, user=request.user, data={"enabled": not schedule.enabled})
+    return redirect("automation:schedules", pk=schedule.runbook_id)
+
+
+@login_required
+@require_POST
+def schedule_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    schedule = schedule_for_user(request.user, pk)
+    schedules.schedule_delete(schedule=schedule, user=request.user)
+    messages.success(request, f"Schedule “{schedule.cron}” deleted.")
+    return redirect("automation:schedules", pk=schedule.runbook_id)
