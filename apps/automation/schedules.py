@@ -218,13 +218,10 @@ def schedules_tick(*, now: datetime | None = None, worker: str = "") -> list[Sch
 
 
 def automation_loop(stop: threading.Event, interval: float = TICK_SECONDS, worker: str = "") -> None:
-    """The worker's automation thread: fire due schedules (and, see notify.py, send notifications)."""
-    from apps.automation import notify  # imported here: notify pulls apprise, which only the worker needs
-
+    """The worker's automation thread: fire due schedules every `interval` seconds until `stop` is set."""
     while True:
         try:
             schedules_tick(worker=worker)
-            notify.notifications_tick()
         except Exception:
             logger.exception("Automation pass failed; retrying in %s s", interval)
         finally:

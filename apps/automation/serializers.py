@@ -1,5 +1,7 @@
 """Shapes of the automation API (DESIGN.md "Automation and runbooks as code")."""
 
+import zoneinfo
+
 from rest_framework import serializers
 
 from apps.automation.models import DeliveryOutcome, TriggerAction, TriggerKind, TriggerPer
@@ -119,9 +121,27 @@ class ScheduleSerializer(serializers.Serializer):
         }
 
 
+def _cron_field(values: str, step: str = r"(/[1-9][0-9]?)?") -> str:
+    return rf"(\*{step}|{values}(-{values})?{step})"
+
+
+# The schema's cron is the common subset (`*`, `*/n`, a value or a range, with an optional step) in
+# each field's own range; the API accepts everything croniter does in 5 fields (lists, names …).
+CRON_PATTERN = (
+    "^"
+    + " ".join(
+        _cron_field(values)
+        for values in (r"[1-5]?[0-9]", r"(1?[0-9]|2[0-3])", r"([1-9]|[12][0-9]|3[01])", r"([1-9]|1[0-2])", r"[0-6]")
+    )
+    + "$"
+)
+
+
 class ScheduleWriteSerializer(RequestBody):
-    cron = serializers.CharField(max_length=100, help_text="5 fields: minute hour day month weekday")
-    timezone = serializers.CharField(max_length=64, required=False, help_text="IANA name; UTC by default")
+    cron = serializers.RegexField(CRON_PATTERN, max_length=100, help_text="5 fields: minute hour day month weekday")
+    timezone = serializers.ChoiceField(
+        choices=sorted(zoneinfo.available_timezones()), required=False, help_text="IANA name; UTC by default"
+    )
     params = serializers.DictField(child=serializers.CharField(), required=False)
     enabled = serializers.BooleanField(required=False)
     catch_up = serializers.BooleanField(required=False)
