@@ -5,7 +5,7 @@ from apps.runbooks.models import Runbook
 from apps.runbooks.selectors import runbook_role_of
 
 RUNBOOK_KEYS = {
-    "id", "title", "description", "description_html", "tags", "environment", "parameters", "blocks",
+    "id", "uuid", "title", "description", "description_html", "tags", "environment", "parameters", "blocks",
     "revision", "published_version", "owner", "created_at", "updated_at",
 }  # fmt: skip
 

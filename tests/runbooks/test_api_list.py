@@ -9,7 +9,7 @@ from apps.runbooks.models import Block, Runbook, RunbookUserObjectPermission, Ru
 from apps.runbooks.services import runbook_archive, runbook_create
 
 RUNBOOK_KEYS = {
-    "id", "title", "description", "description_html", "tags", "environment", "parameters", "blocks",
+    "id", "uuid", "title", "description", "description_html", "tags", "environment", "parameters", "blocks",
     "revision", "published_version", "owner", "created_at", "updated_at",
 }  # fmt: skip
 

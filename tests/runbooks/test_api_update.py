@@ -8,7 +8,7 @@ from apps.audit.models import AuditEvent
 from apps.runbooks.models import Block, Runbook
 
 RUNBOOK_KEYS = {
-    "id", "title", "description", "description_html", "tags", "environment", "parameters", "blocks",
+    "id", "uuid", "title", "description", "description_html", "tags", "environment", "parameters", "blocks",
     "revision", "published_version", "owner", "created_at", "updated_at",
 }  # fmt: skip
 

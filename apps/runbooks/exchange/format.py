@@ -110,14 +110,10 @@ _NEEDS_ESCAPES = re.compile("[\r\x85\u2028\u2029\ufeff\x00-\x08\x0b-\x1f\x7f-\x9
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    if _NEEDS_ESCAPES.search(value):
-        # PyYAML would write a NEL or a line separator as is in plain or single-quoted text, and
-        # read it back as a space.
-        style = '"'
-    else:
-        # PyYAML falls back to a quoted style by itself where a literal block could not carry the
-        # text exactly (trailing spaces, tabs).
-        style = "|" if "\n" in value else None
+    # A NEL or line separator PyYAML would write as is in plain or single-quoted text and read back
+    # as a space; elsewhere it falls back to a quoted style by itself where a literal block could
+    # not carry the text exactly (trailing spaces, tabs).
+    style = '"' if _NEEDS_ESCAPES.search(value) else ("|" if "\n" in value else None)
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
@@ -293,7 +289,8 @@ def _split_front_matter(lines: list[str]) -> tuple[int, int] | None:
     if not lines or lines[0].rstrip() != "---":
         return None
     for index in range(1, len(lines)):
-        if lines[index].rstrip() in ("---", "..."):
+        # Only "---": YAML itself may end a document with "..." (after a kept-newlines block).
+        if lines[index].rstrip() == "---":
             return 1, index
     raise FormatError([Problem(1, "The front matter that starts on line 1 is never closed with a line “---”.")])
 
