@@ -8,7 +8,7 @@ import yaml
 from drf_spectacular.validation import validate_schema
 
 RUNBOOK_KEYS = {
-    "id", "title", "description", "description_html", "tags", "environment", "parameters", "blocks",
+    "id", "uuid", "title", "description", "description_html", "tags", "environment", "parameters", "blocks",
     "revision", "published_version", "owner", "created_at", "updated_at",
 }  # fmt: skip
 
