@@ -293,3 +293,12 @@ def test_the_execution_shape_says_which_trigger_started_the_run(cast, api_for, m
     assert shown["schedule"] is None
     listed = api_for(cast.viewer).get("/api/v1/executions/").json()["results"][0]
     assert listed["trigger"]["name"] == "latency"
+
+
+def test_history_says_started_by_trigger_and_its_name(cast, make_trigger):
+    trigger, secret = make_trigger()
+    ref = deliver(trigger, body_of(alertmanager_payload(alert("db-1"))), **bearer(secret)).json()["executions"][0]
+    page = Client()
+    page.force_login(cast.viewer)
+    assert "trigger latency" in page.get(reverse("executions:detail", args=[ref["id"]])).content.decode()
+    assert "trigger latency" in page.get(reverse("executions:list")).content.decode()
