@@ -76,6 +76,38 @@ class DockerUnavailable(Exception):
     """The Docker engine cannot be reached; the message names where it was looked for."""
 
 
+RUNTIMES_CACHE_SECONDS = 30
+_runtimes_cache: dict = {}
+
+
+def engine_runtimes(client: docker.DockerClient | None = None) -> set[str]:
+    """The OCI runtimes the Docker engine reports (`docker info` → Runtimes), asked at most every
+    RUNTIMES_CACHE_SECONDS per engine. Raises DockerUnavailable."""
+    location = docker_location()
+    cached = _runtimes_cache.get(location)
+    if cached and time.monotonic() - cached[0] < RUNTIMES_CACHE_SECONDS:
+        return cached[1]
+    try:
+        info = (client or connect(timeout=10)).info()
+    except (DockerException, requests.exceptions.RequestException, OSError):
+        raise DockerUnavailable(unreachable_message()) from None
+    runtimes = set((info.get("Runtimes") or {}).keys()) | {"runc"}
+    _runtimes_cache[location] = (time.monotonic(), runtimes)
+    return runtimes
+
+
+def runtime_problem(runtime: str, client: docker.DockerClient | None = None) -> str | None:
+    """Why a container of this runtime cannot start on the engine, or None. Raises DockerUnavailable."""
+    runtimes = engine_runtimes(client)
+    if runtime in runtimes:
+        return None
+    return (
+        f"The Docker engine at {docker_location()} has no “{runtime}” runtime (it has: "
+        f"{', '.join(sorted(runtimes))}). Register it in /etc/docker/daemon.json (docs/operations.md) "
+        "or choose another runtime for the environment."
+    )
+
+
 def docker_location() -> str:
     return settings.DOCKER_HOST or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
@@ -221,6 +253,9 @@ class ContainerSpec:
     pids_limit: int = 128
     timeout_seconds: int = 300
     labels: dict[str, str] = field(default_factory=dict)
+    # The OCI runtime: runc (Docker's default) or runsc (gVisor, a user-space kernel between the
+    # step and the host's), per environment.
+    runtime: str = "runc"
 
 
 @dataclass
@@ -247,6 +282,7 @@ def host_config_kwargs(spec: ContainerSpec) -> dict:
         "nano_cpus": int(spec.cpus * 1_000_000_000),
         "auto_remove": False,
         "privileged": False,
+        "runtime": spec.runtime or "runc",
     }
 
 
@@ -282,7 +318,7 @@ def _raw_socket(attached) -> socket.socket:
     return getattr(attached, "_sock", attached)
 
 
-def create_container(client: docker.DockerClient, spec: ContainerSpec, labels: dict[str, str]):
+def create_container(client: docker.DockerClient, spec: ContainerSpec, labels: dict[str, str], name: str | None = None):
     """A hardened container of the spec, created (not started) with the bootstrap waiting for stdin."""
     # detach=False with stdin_open sets StdinOnce: the engine turns our half-close into EOF.
     created = client.api.create_container(
@@ -291,6 +327,7 @@ def create_container(client: docker.DockerClient, spec: ContainerSpec, labels: d
         # No working_dir: Docker would create /tmp root-owned 0755 under the tmpfs mount.
         user=USER,
         labels=labels,
+        name=name,
         stdin_open=True,
         detach=False,
         tty=False,
@@ -322,8 +359,11 @@ def run_container(
         return ContainerResult(status="failed", error=str(error))
     try:
         client = shared_client()
+        problem = runtime_problem(spec.runtime, client) if spec.runtime != "runc" else None
     except DockerUnavailable as error:
         return ContainerResult(status="failed", error=str(error))
+    if problem:
+        return ContainerResult(status="failed", error=problem)
     container = None
     try:
         container = warm.pool.take(client, spec)

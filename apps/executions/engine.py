@@ -29,6 +29,7 @@ from apps.credentials.services import credential_use, secret_header_problem
 from apps.executions.docker_runner import INSTANCE_LABEL, instance_id, wait_for_removals
 from apps.executions.models import Execution, ExecutionStatus, OutputChunk, StepRun, StepStatus
 from apps.executions.output import StepOutput, publish_state
+from apps.executions.slots import CLAIMED, execution_claim, slots_release
 from apps.runbooks.usage import revoked_credential_ids
 
 logger = logging.getLogger(__name__)
@@ -120,16 +121,8 @@ class CancelWatch:
 def execution_run(*, execution_id: int) -> None:
     """Claim a queued run and walk it. A run already claimed, cancelled or finished is left alone."""
     name = worker_name()
-    now = timezone.now()
-    claimed = Execution.objects.filter(
-        pk=execution_id, status=ExecutionStatus.QUEUED, cancel_requested_at__isnull=True
-    ).update(
-        status=ExecutionStatus.RUNNING,
-        started_at=now,
-        worker_name=name,
-        lease_expires_at=now + timedelta(seconds=LEASE_SECONDS),
-    )
-    if claimed:
+    # A runbook whose slots are all taken leaves the run queued; a freed slot enqueues it again.
+    if execution_claim(execution_id=execution_id, worker=name, lease_seconds=LEASE_SECONDS) == CLAIMED:
         _walk_claimed(execution_id, name)
 
 
@@ -154,6 +147,8 @@ def _walk_claimed(execution_id: int, name: str) -> None:
         heartbeat.stop()
         # The run's state is recorded; its containers must be gone before the job ends.
         wait_for_removals()
+        # Whatever the walk left the run as (finished, waiting, lost), its slot is free now.
+        slots_release(execution_id=execution_id)
 
 
 # --- the walk --------------------------------------------------------------------------------

@@ -19,7 +19,9 @@ from apps.audit.services import audit_record
 from apps.core.errors import InvalidInput
 from apps.executions.models import ExecutionEnvironment
 
-FIELDS = ("name", "image", "dockerfile", "network", "memory_mb", "cpus", "pids_limit", "timeout_seconds", "env")
+FIELDS = (
+    "name", "image", "dockerfile", "network", "runtime", "memory_mb", "cpus", "pids_limit", "timeout_seconds", "env",
+)  # fmt: skip
 LIMITS = {
     "memory_mb": (16, 65536, "MiB"),
     "pids_limit": (8, 32768, "processes"),
@@ -135,6 +137,25 @@ def _env(value, errors: dict) -> dict:
     return dict(value)
 
 
+def _runtime(value, *, changed: bool, errors: dict) -> str:
+    """runc or runsc; a runtime other than runc must be one the Docker engine reports, checked when
+    it is set (a web process without the engine's socket cannot ask: the run then says so)."""
+    from apps.executions.docker_runner import DockerUnavailable, runtime_problem
+
+    runtime = value or ExecutionEnvironment.Runtime.RUNC
+    if runtime not in ExecutionEnvironment.Runtime.values:
+        errors["runtime"] = ["Choose “runc” (Docker's default) or “runsc” (gVisor)."]
+        return ExecutionEnvironment.Runtime.RUNC
+    if changed and runtime != ExecutionEnvironment.Runtime.RUNC:
+        try:
+            problem = runtime_problem(runtime)
+        except DockerUnavailable:
+            problem = None
+        if problem:
+            errors["runtime"] = [problem]
+    return runtime
+
+
 def _text(value, field: str, errors: dict) -> str:
     if value is None:
         return ""
@@ -187,6 +208,7 @@ def environment_clean(data: dict, *, instance: ExecutionEnvironment | None = Non
     if network not in ExecutionEnvironment.Network.values:
         errors["network"] = ["Choose “none” or “bridge”."]
     cleaned["network"] = network
+    cleaned["runtime"] = _runtime(merged.get("runtime"), changed="runtime" in data or instance is None, errors=errors)
     for field, default in (("memory_mb", 256), ("pids_limit", 128), ("timeout_seconds", 3600)):
         cleaned[field] = _whole_number(merged.get(field, default), field, errors)
     cleaned["cpus"] = _cpus(merged.get("cpus", 1), errors)

@@ -16,6 +16,12 @@ class EnvironmentForm(forms.Form):
         help_text="Or an inline Dockerfile the platform builds (tagged by its content hash). Give one of the two.",
     )
     network = forms.ChoiceField(choices=ExecutionEnvironment.Network.choices, required=False)
+    runtime = forms.ChoiceField(
+        choices=ExecutionEnvironment.Runtime.choices,
+        required=False,
+        help_text="runsc runs every step under gVisor's kernel: a stronger wall, a slower start. "
+        "The Docker engine must have it registered.",
+    )
     memory_mb = forms.CharField(required=False, label="Memory (MiB)", help_text="16 to 65,536; empty means 256.")
     cpus = forms.CharField(required=False, label="CPUs", help_text="0.1 to 64; empty means 1.")
     pids_limit = forms.CharField(required=False, label="Process limit", help_text="8 to 32,768; empty means 128.")
@@ -39,6 +45,7 @@ class EnvironmentForm(forms.Form):
             "image": environment.image,
             "dockerfile": environment.dockerfile,
             "network": environment.network,
+            "runtime": environment.runtime,
             "memory_mb": environment.memory_mb,
             "cpus": environment.cpus.normalize() if environment.cpus is not None else "",
             "pids_limit": environment.pids_limit,
@@ -61,6 +68,7 @@ class EnvironmentForm(forms.Form):
     def service_input(self) -> dict:
         data = dict(self.cleaned_data)
         data["network"] = data.get("network") or "none"
+        data["runtime"] = data.get("runtime") or "runc"
         defaults = {"memory_mb": 256, "cpus": 1, "pids_limit": 128, "timeout_seconds": 3600}
         for name, default in defaults.items():
             if data.get(name, "") == "":

@@ -10,10 +10,17 @@ class ExecutionEnvironment(models.Model):
         NONE = "none", "No network"
         BRIDGE = "bridge", "Bridge (outbound network)"
 
+    class Runtime(models.TextChoices):
+        RUNC = "runc", "runc (Docker's default)"
+        RUNSC = "runsc", "runsc (gVisor sandbox)"
+
     name = models.CharField(max_length=100, unique=True)
     image = models.CharField(max_length=255, blank=True, help_text="Image reference, e.g. alpine:3.20")
     dockerfile = models.TextField(blank=True, help_text="Inline Dockerfile the platform builds instead of an image")
     network = models.CharField(max_length=10, choices=Network.choices, default=Network.NONE)
+    # gVisor (runsc) puts a user-space kernel between the step and the host's: a stronger wall for
+    # scripts one trusts less, at some start-up and syscall cost. The engine must have it registered.
+    runtime = models.CharField(max_length=10, choices=Runtime.choices, default=Runtime.RUNC)
     memory_mb = models.PositiveIntegerField(default=256, validators=[MinValueValidator(16), MaxValueValidator(65536)])
     cpus = models.DecimalField(
         max_digits=5, decimal_places=2, default=1, validators=[MinValueValidator(0.1), MaxValueValidator(64)]

@@ -6,7 +6,8 @@ from django.db.models import QuerySet
 from django.http import Http404
 from guardian.shortcuts import get_objects_for_user
 
-from apps.executions.models import Execution, OutputChunk, StepRun
+from apps.executions.models import Execution, ExecutionStatus, OutputChunk, StepRun
+from apps.executions.slots import max_running_per_runbook
 from apps.runbooks.models import Runbook
 from apps.runbooks.roles import VIEW
 
@@ -69,3 +70,30 @@ def step_output(step_run: StepRun, *, after_seq: int = -1, limit: int | None = N
 
 def execution_steps(execution: Execution) -> list[StepRun]:
     return list(StepRun.objects.filter(execution=execution).select_related("confirmed_by").order_by("position"))
+
+
+def execution_queue_position(execution: Execution) -> dict | None:
+    """Where a queued run stands, for its page: None unless queued.
+
+    {"position": 1-based place among every queued run (oldest first), "ahead": queued runs before
+    it, "runbook_full": its runbook's slots are all taken, "running_of_runbook": how many run,
+    "max_running": the cap, "ahead_in_runbook": queued runs of its runbook before it}.
+    """
+    if execution.status != ExecutionStatus.QUEUED or execution.cancel_requested_at is not None:
+        return None
+    queued = Execution.objects.filter(status=ExecutionStatus.QUEUED, cancel_requested_at__isnull=True)
+    before = queued.filter(created_at__lt=execution.created_at) | queued.filter(
+        created_at=execution.created_at, pk__lt=execution.pk
+    )
+    ahead = before.count()
+    running = Execution.objects.filter(runbook_id=execution.runbook_id, status=ExecutionStatus.RUNNING).count()
+    cap = max_running_per_runbook()
+    ahead_in_runbook = before.filter(runbook_id=execution.runbook_id).count()
+    return {
+        "position": ahead + 1,
+        "ahead": ahead,
+        "running_of_runbook": running,
+        "max_running": cap,
+        "runbook_full": running + ahead_in_runbook >= cap,
+        "ahead_in_runbook": ahead_in_runbook,
+    }

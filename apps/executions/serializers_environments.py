@@ -15,7 +15,7 @@ class EnvironmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = ExecutionEnvironment
         fields = [
-            "id", "name", "image", "dockerfile", "network", "memory_mb", "cpus", "pids_limit",
+            "id", "name", "image", "dockerfile", "network", "runtime", "memory_mb", "cpus", "pids_limit",
             "timeout_seconds", "env", "is_default", "build_status", "built_image", "built_at",
         ]  # fmt: skip
         read_only_fields = fields
@@ -63,6 +63,11 @@ class EnvironmentWriteSerializer(RequestBody):
         r"^FROM [a-z0-9]+\n", required=False, help_text="A Dockerfile to build (at most 64 KiB), instead of an image."
     )
     network = serializers.ChoiceField(choices=ExecutionEnvironment.Network.choices, required=False)
+    runtime = serializers.ChoiceField(
+        choices=ExecutionEnvironment.Runtime.choices,
+        required=False,
+        help_text="runc (default) or runsc (gVisor); the Docker engine must report it.",
+    )
     memory_mb = _limit("memory_mb", 256)
     cpus = CpusField(required=False)
     pids_limit = _limit("pids_limit", 128)

@@ -117,6 +117,7 @@ def _environment_snapshot(snapshot: dict) -> dict:
         "name": environment.name,
         "image": image,
         "network": environment.network,
+        "runtime": environment.runtime,
         "memory_mb": environment.memory_mb,
         "cpus": float(environment.cpus),
         "pids_limit": environment.pids_limit,

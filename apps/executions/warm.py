@@ -6,11 +6,14 @@ capabilities) whose bootstrap sits in `tar` reading stdin: nothing of any step i
 step claims it and sends its tar (script, env file, secrets). A spare serves exactly one step and
 is removed after it, like any step container; claiming one starts the next in the background.
 
-Spares are kept per shape (image, shell and limits) for RUNBOOKS_WARM_CONTAINERS spares each, in
-the process that runs the steps (the worker runs jobs in-process for this: apps.core.workers).
+Spares are kept per shape (image, shell, runtime and limits) for RUNBOOKS_WARM_CONTAINERS spares
+each, in the process that runs the steps (each worker process runs its jobs in-process for this:
+apps.core.workers), so with `worker --concurrency N` every one of the N processes has its own.
 A shape unused for RUNBOOKS_WARM_IDLE_SECONDS loses its spares. Every spare carries its owner
-process and an expiry in its labels: its owner replaces it before the expiry, and any reaper
-removes spares of an owner that is gone (at once on the same host, at the expiry elsewhere).
+process and an expiry in its labels: its owner replaces it before the expiry, and any reaper on
+the Docker engine, of whatever installation, removes spares of an owner that is gone (at once on
+the same host) and unclaimed spares past their expiry. A claimed spare is renamed (CLAIMED_PREFIX):
+another installation cannot ask its database whether a step still runs there.
 A spare is used only if it still runs the image its environment names now; otherwise it is
 dropped and the step starts a fresh container.
 """
@@ -20,6 +23,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -41,6 +45,10 @@ EXPIRES_LABEL = "runbooks.warm-expires"  # epoch seconds; past it, an unclaimed 
 WAIT_FOR_STARTING_SECONDS = 10
 # After a spare failed to start (image gone, engine refusing), the shape is left cold this long.
 RETRY_AFTER_FAILURE_SECONDS = 30
+SPARE_PREFIX = "runbooks-spare-"
+CLAIMED_PREFIX = "runbooks-claimed-"
+# How often each worker process drops idle spares and renews those near their expiry.
+UPKEEP_SECONDS = 15
 
 
 def _start_ticks(pid: int) -> str:
@@ -75,14 +83,17 @@ def owner_gone(owner: str) -> bool:
 
 def spec_key(spec: ContainerSpec) -> tuple:
     """What a spare must share with the step: image, shell and the host settings."""
-    return (spec.image, spec.shell, spec.network, int(spec.memory_mb), float(spec.cpus), int(spec.pids_limit))
+    return (
+        spec.image, spec.shell, spec.network, int(spec.memory_mb), float(spec.cpus), int(spec.pids_limit), spec.runtime
+    )  # fmt: skip
 
 
 def _spec_of(key: tuple) -> ContainerSpec:
-    image, shell, network, memory_mb, cpus, pids_limit = key
+    image, shell, network, memory_mb, cpus, pids_limit, runtime = key
     return ContainerSpec(
-        image=image, script="", shell=shell, network=network, memory_mb=memory_mb, cpus=cpus, pids_limit=pids_limit
-    )
+        image=image, script="", shell=shell, network=network, memory_mb=memory_mb, cpus=cpus, pids_limit=pids_limit,
+        runtime=runtime,
+    )  # fmt: skip
 
 
 @dataclass
@@ -141,7 +152,7 @@ class WarmPool:
                 self.changed.wait(max(0.0, deadline - time.monotonic()))
         if spare is None:
             return None
-        if not self._usable(client, spare, spec):
+        if not self._usable(client, spare, spec) or not _mark_claimed(spare.container):
             remove_later(spare.container)
             return None
         return spare.container
@@ -195,7 +206,7 @@ class WarmPool:
                 WARM_LABEL: owner_id(),
                 EXPIRES_LABEL: str(int(expires_at)),
             }
-            container = create_container(client, _spec_of(key), labels)
+            container = create_container(client, _spec_of(key), labels, name=f"{SPARE_PREFIX}{uuid.uuid4().hex[:16]}")
             try:
                 container.start()
                 image_id = client.api.inspect_container(container.id)["Image"]
@@ -255,34 +266,70 @@ class WarmPool:
 pool = WarmPool()
 
 
+def _mark_claimed(container) -> bool:
+    """Rename a spare as a step takes it, before its expiry is near (claim_margin): a reaper of
+    another installation removes unclaimed spares past their expiry, never claimed ones."""
+    try:
+        container.rename(f"{CLAIMED_PREFIX}{uuid.uuid4().hex[:16]}")
+    except Exception:
+        return False
+    return True
+
+
+def _claimed(container) -> bool:
+    return (getattr(container, "name", "") or "").lstrip("/").startswith(CLAIMED_PREFIX)
+
+
+def upkeep_start(interval: float = UPKEEP_SECONDS) -> threading.Event:
+    """This process's spares kept fresh (pool.maintain) in a daemon thread; set the event to stop."""
+    from apps.executions.docker_runner import DockerUnavailable, shared_client
+
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            try:
+                try:
+                    pool.maintain(shared_client())
+                except DockerUnavailable:
+                    pool.maintain()
+            except Exception:
+                logger.warning("Warm spare upkeep failed; retrying in %s s", interval, exc_info=True)
+
+    threading.Thread(target=loop, name="warm-upkeep", daemon=True).start()
+    return stop
+
+
+def _expired(labels: dict) -> bool:
+    try:
+        return time.time() > float(labels.get(EXPIRES_LABEL, "0"))
+    except ValueError:
+        return True
+
+
 def reap_warm_containers(client) -> list[str]:
-    """Spares nobody will use: one whose step has ended, or (unclaimed) one of a dead owner on this
-    host or past its expiry. Never one a running step holds, nor this process's own spares."""
+    """Spares nobody will use, on this Docker engine: of this installation, one whose step has
+    ended, or (unclaimed) one of a dead owner on this host or past its expiry; of any other
+    installation (its database cannot be asked about its steps), one of a dead owner on this host,
+    or an unclaimed one past its expiry. Never one a running step holds, nor this process's own."""
     from apps.executions.models import StepRun, StepStatus
 
-    me = owner_id()
-    containers = client.containers.list(all=True, filters={"label": [WARM_LABEL, f"{INSTANCE_LABEL}={instance_id()}"]})
-    steps = dict(
-        StepRun.objects.filter(container_id__in=[container.id[:12] for container in containers]).values_list(
-            "container_id", "status"
-        )
-    )
+    me, mine = owner_id(), instance_id()
+    containers = client.containers.list(all=True, filters={"label": [WARM_LABEL]})
+    ours = [container.id[:12] for container in containers if (container.labels or {}).get(INSTANCE_LABEL) == mine]
+    steps = dict(StepRun.objects.filter(container_id__in=ours).values_list("container_id", "status"))
     removed = []
     for container in containers:
         labels = container.labels or {}
         owner = labels.get(WARM_LABEL, "")
-        status = steps.get(container.id[:12])
-        if status == StepStatus.RUNNING:
+        if labels.get(INSTANCE_LABEL) == mine:
+            status = steps.get(container.id[:12])
+            if status == StepStatus.RUNNING:
+                continue
+            if status is None and (owner == me or not (_expired(labels) or owner_gone(owner))):
+                continue
+        elif owner == me or not (owner_gone(owner) or (_expired(labels) and not _claimed(container))):
             continue
-        if status is None:
-            if owner == me:
-                continue
-            try:
-                expired = time.time() > float(labels.get(EXPIRES_LABEL, "0"))
-            except ValueError:
-                expired = True
-            if not (expired or owner_gone(owner)):
-                continue
         remove_container(container)
         removed.append(container.id)
     return removed

@@ -12,6 +12,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+import psutil
 import pytest
 import redis
 from django.db import connection
@@ -191,7 +192,8 @@ def _manage(*args, env: dict, timeout: float = 120) -> str:
 
 def _start_worker(env: dict, name: str, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "manage.py", "worker", "--redis-wait", "5", "--name", name],
+        # One worker process: the slow run must find the spare the warm-up run left in that process.
+        [sys.executable, "manage.py", "worker", "--redis-wait", "5", "--name", name, "--concurrency", "1"],
         cwd=BASE_DIR,
         env=env,
         stdout=log.open("w"),
@@ -215,7 +217,7 @@ def _wait_for(check, timeout: float, what: str):
 def test_a_worker_killed_mid_step_leaves_an_incomplete_run_and_no_container(docker_engine, tmp_path, warm):
     database = Database(tmp_path)
     # A Redis database of this test alone, so no other test's queued jobs reach these workers.
-    redis_url = "redis://127.0.0.1:6379/14"
+    redis_url = os.environ.get("RUNBOOKS_TEST_KILL_REDIS_URL", "redis://127.0.0.1:6379/14")
     try:
         redis.Redis.from_url(redis_url).flushdb()
     except redis.RedisError as error:
@@ -233,25 +235,28 @@ def test_a_worker_killed_mid_step_leaves_an_incomplete_run_and_no_container(dock
         .splitlines()[-1]
     )
     workers = []
+    first_worker_pids: set[int] = set()
 
-    def ours() -> list:
-        """This run's containers, and every warm spare of the first worker (claimed or not)."""
+    def ours(*, first_worker_only: bool = True) -> list:
+        """This run's containers, and every warm spare of the first worker's processes (claimed or
+        not): the command's worker processes are its children, and die with it."""
         found = docker_engine.containers.list(
             all=True, filters={"label": [f"{LABEL}={execution_id}", f"{INSTANCE_LABEL}={instance}"]}
         )
-        if workers:
-            owner = f"{socket.gethostname()}:{workers[0].pid}:"
-            found += [
-                container
-                for container in docker_engine.containers.list(
-                    all=True, filters={"label": [WARM_LABEL, f"{INSTANCE_LABEL}={instance}"]}
-                )
-                if container.labels.get(WARM_LABEL, "").startswith(owner)
-            ]
+        spares = docker_engine.containers.list(
+            all=True, filters={"label": [WARM_LABEL, f"{INSTANCE_LABEL}={instance}"]}
+        )
+        first = {f"{socket.gethostname()}:{pid}:" for pid in first_worker_pids}
+        found += [
+            container
+            for container in spares
+            if not first_worker_only or any(container.labels.get(WARM_LABEL, "").startswith(owner) for owner in first)
+        ]
         return found
 
     try:
         workers.append(_start_worker(env, f"kill-test-1-{uuid.uuid4().hex[:8]}", tmp_path / "worker-1.log"))
+        first_worker_pids.add(workers[0].pid)
 
         def step_running_with_container():
             step = database.row("executions_steprun", "execution_id = ?", (execution_id,))
@@ -267,6 +272,8 @@ def test_a_worker_killed_mid_step_leaves_an_incomplete_run_and_no_container(dock
         claimed = docker_engine.containers.get(step["container_id"])
         # The step runs in the spare the warm-up left (warm), or in a container of its own.
         assert (WARM_LABEL in claimed.labels) is warm
+        # Every process of the first worker command: the pool's and its workers'.
+        first_worker_pids.update(child.pid for child in psutil.Process(workers[0].pid).children(recursive=True))
         os.kill(workers[0].pid, signal.SIGKILL)
         workers[0].wait(timeout=10)
         killed_at = time.monotonic()
@@ -302,5 +309,5 @@ def test_a_worker_killed_mid_step_leaves_an_incomplete_run_and_no_container(dock
                     worker.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     os.kill(worker.pid, signal.SIGKILL)
-        for container in ours():
+        for container in ours(first_worker_only=False):
             container.remove(force=True)

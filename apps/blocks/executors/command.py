@@ -145,6 +145,7 @@ def execute(ctx: StepContext) -> StepOutcome:
         # The environment caps every block's own timeout.
         timeout_seconds=min(block_timeout, int(environment.get("timeout_seconds") or block_timeout)),
         labels=dict(ctx.labels),
+        runtime=environment.get("runtime") or "runc",
     )
     tap = OutputsTap(ctx.output.write, marker)
 

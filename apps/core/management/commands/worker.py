@@ -1,7 +1,10 @@
-"""`python manage.py worker`: one RQ worker on every queue the project uses, the scheduler and the reaper.
+"""`python manage.py worker`: RQ workers on every queue the project uses, the scheduler and the reaper.
 
-Jobs run in this process (apps.core.workers.InProcessWorker, settings.RQ["WORKER_CLASS"]), which
-also keeps the warm containers (apps.executions.warm); they are removed when the worker stops.
+`--concurrency N` (RUNBOOKS_WORKER_CONCURRENCY, default 4) runs up to N executions at once: RQ's
+WorkerPool of N worker processes (apps.core.workers.ExecutionWorkerPool), each running its jobs in
+its own process (InProcessWorker) and keeping its own warm containers (apps.executions.warm),
+removed when it stops; one reaper process beside them for the host. How many runs of one runbook
+run together is capped separately (RUNBOOKS_MAX_RUNNING_PER_RUNBOOK, apps.executions.slots).
 
 honcho starts the web, the worker and the embedded Redis at the same moment, so the worker waits
 (bounded) for Redis instead of dying on the first refused connection.
@@ -12,10 +15,13 @@ import time
 import redis
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django_rq.jobs import get_job_class
+from django_rq.queues import get_queues
 from django_rq.utils import reset_db_connections
-from django_rq.workers import get_worker
+from django_rq.workers import get_exception_handlers, get_worker_class
 
 from apps.core.redis_url import redis_url_for_display
+from apps.core.workers import ExecutionWorkerPool
 
 RETRY_INTERVAL_SECONDS = 0.5
 
@@ -39,7 +45,7 @@ def wait_for_redis(url: str, timeout_seconds: float) -> str | None:
 
 
 class Command(BaseCommand):
-    help = "Run an RQ worker on every queue in settings.RQ_QUEUES, with the scheduler enabled."
+    help = "Run RQ workers on every queue in settings.RQ_QUEUES, with the scheduler and the reaper."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
@@ -48,10 +54,21 @@ class Command(BaseCommand):
             default=60,
             help="Seconds to wait for Redis to answer before giving up (default 60).",
         )
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=None,
+            help="Executions run at once, one worker process each (default RUNBOOKS_WORKER_CONCURRENCY, 4).",
+        )
         parser.add_argument("--burst", action="store_true", help="Process what is queued, then exit.")
-        parser.add_argument("--name", default=None, help="Worker name (default: RQ's host.pid name).")
+        parser.add_argument("--name", default=None, help="Prefix of the worker names (default: random names).")
 
     def handle(self, *args, **options) -> None:
+        concurrency = options["concurrency"]
+        if concurrency is None:
+            concurrency = settings.RUNBOOKS_WORKER_CONCURRENCY
+        if not 1 <= concurrency <= 256:
+            raise CommandError(f"--concurrency must be from 1 to 256, not {concurrency}.")
         queue_names = list(settings.RQ_QUEUES)
         # Every queue shares one connection in an RQ worker; say which Redis, never its password.
         url = settings.RQ_QUEUES[queue_names[0]].get("URL", settings.REDIS_URL)
@@ -65,22 +82,24 @@ class Command(BaseCommand):
                 "Start Redis (`make run` starts an embedded one) or point REDIS_URL at a running one."
             )
         level = {0: "WARNING", 1: "INFO"}.get(options["verbosity"], "DEBUG")
-        worker = get_worker(*queue_names, name=options["name"])
-        self.stdout.write(f"Worker {worker.name} listening on queues: {', '.join(queue_names)} (scheduler on).")
-        # The worker class may still fork (settings.RQ): no job inherits this process's connections.
+        job_class = get_job_class()
+        queues = get_queues(*queue_names, job_class=job_class)
+        pool = ExecutionWorkerPool(
+            queues=queues,
+            connection=queues[0].connection,
+            num_workers=concurrency,
+            worker_class=get_worker_class(),
+            job_class=job_class,
+            queue_class=type(queues[0]),
+            exception_handlers=get_exception_handlers() or None,
+            name_prefix=options["name"],
+            # In every long-running worker: runs left behind by a worker that died (even by
+            # SIGKILL) are marked incomplete, and lost jobs re-created, by whichever one is alive.
+            with_reaper=not options["burst"],
+        )
+        self.stdout.write(
+            f"Worker pool of {concurrency} listening on queues: {', '.join(queue_names)} (scheduler and reaper on)."
+        )
+        # The workers are forked: none may inherit this process's connections.
         reset_db_connections()
-        stop_reaper = None
-        if not options["burst"]:
-            # In every long-running worker, from its start: runs left behind by a worker that died
-            # (even by SIGKILL) are marked incomplete by whichever worker is alive or starts next.
-            from apps.executions.reaper import reaper_start
-
-            stop_reaper = reaper_start()
-        try:
-            worker.work(burst=options["burst"], with_scheduler=True, logging_level=level)
-        finally:
-            if stop_reaper is not None:
-                stop_reaper.set()
-            from apps.executions.warm import pool
-
-            pool.shutdown()
+        pool.start(burst=options["burst"], logging_level=level)
