@@ -206,10 +206,6 @@ RQ = {"WORKER_CLASS": "apps.core.workers.InProcessWorker"}
 # and how many runs of one runbook run together: the rest wait queued, visibly (apps.executions.slots).
 RUNBOOKS_WORKER_CONCURRENCY = env.int("RUNBOOKS_WORKER_CONCURRENCY", default=4)
 RUNBOOKS_MAX_RUNNING_PER_RUNBOOK = env.int("RUNBOOKS_MAX_RUNNING_PER_RUNBOOK", default=2)
-# Executions one `manage.py worker` runs at once (one worker process each; `--concurrency` wins),
-# and how many runs of one runbook run together: the rest wait queued, visibly (apps.executions.slots).
-RUNBOOKS_WORKER_CONCURRENCY = env.int("RUNBOOKS_WORKER_CONCURRENCY", default=4)
-RUNBOOKS_MAX_RUNNING_PER_RUNBOOK = env.int("RUNBOOKS_MAX_RUNNING_PER_RUNBOOK", default=2)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
