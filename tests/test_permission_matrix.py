@@ -278,6 +278,8 @@ def url_for(name: str, world) -> str:
     area = next((key for key in pk if name.startswith(key)), None)
     if name.startswith("executions-api:execution-"):
         area = "executions"
+    elif name.startswith("executions-api:runbook-"):
+        area = None  # /runbooks/{runbook}/executions/: the runbook's key, not an execution's
     automation = {
         "trigger": world.trigger.pk,
         "trigger_": world.trigger.pk,

@@ -46,4 +46,4 @@ def test_it_works_every_queue_in_settings(settings, capsys):
         job.refresh()
         assert job.get_status() == "finished", job.origin
     out = capsys.readouterr().out
-    assert f"default-{suffix}, executions-{suffix}" in out and "scheduler on" in out
+    assert f"default-{suffix}, executions-{suffix}" in out and "(scheduler and reaper on)" in out

@@ -105,5 +105,5 @@ def test_without_a_socket_the_execution_page_follows_the_run_and_stops_polling_w
     now = timezone.now()
     Execution.objects.filter(pk=execution.pk).update(status="succeeded", started_at=now, finished_at=now)
     pane.locator(".status-succeeded").first.wait_for(timeout=5000)
-    page.wait_for_function("document.title.startsWith('Succeeded')", timeout=5000)
+    page.wait_for_function("() => document.title.startsWith('Succeeded')", timeout=5000)
     assert page.is_hidden("#live-banner"), "polling ends with the run"

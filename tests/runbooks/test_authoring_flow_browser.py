@@ -44,7 +44,7 @@ def test_an_author_builds_a_runbook_of_every_block_kind_and_it_survives_a_reload
     position = "[...document.querySelectorAll('#blocks > li')].findIndex(item => item.dataset.key === 'cool-down')"
     for index in range(len(BLOCKS) - 1, 0, -1):
         page.click("button[aria-label='Move cool-down up']")
-        page.wait_for_function(f"{position} === {index - 1}")
+        page.wait_for_function(f"() => {position} === {index - 1}")
 
     page.reload()
     keys = page.eval_on_selector_all("#blocks > li", "items => items.map(item => item.dataset.key)")

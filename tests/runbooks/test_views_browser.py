@@ -45,7 +45,7 @@ def test_an_editor_adds_edits_twice_moves_and_deletes_blocks_in_one_page(transac
 
     # Keyboard alternative to drag and drop.
     page.click("button[aria-label='Move cool-down up']")
-    page.wait_for_function("document.querySelectorAll('#blocks > li')[1].dataset.key === 'cool-down'")
+    page.wait_for_function("() => document.querySelectorAll('#blocks > li')[1].dataset.key === 'cool-down'")
     assert _keys(runbook) == ["intro", "cool-down", "restart"]
 
     # Delete asks first (hx-confirm), then removes the element.
@@ -62,8 +62,8 @@ def test_drag_and_drop_reorders_the_blocks(transactional_db, cast, page):
     sign_in(page, "editor")
     page.goto(reverse("runbooks:detail", args=[runbook.pk]))
     page.locator("li[data-key=restart]").drag_to(page.locator("li[data-key=intro]"), target_position={"x": 20, "y": 5})
-    page.wait_for_function("document.querySelector('#blocks > li').dataset.key === 'restart'")
-    page.wait_for_function(f"document.getElementById('runbook-revision').value !== '{runbook.revision}'", timeout=10000)
+    page.wait_for_function("() => document.querySelector('#blocks > li').dataset.key === 'restart'")
+    page.wait_for_function(f"() => document.getElementById('runbook-revision').value !== '{runbook.revision}'", timeout=10000)
     assert _keys(runbook) == ["restart", "intro"]
 
 
@@ -74,7 +74,7 @@ def test_live_search_filters_as_you_type_and_pushes_the_url(transactional_db, ca
     sign_in(page, "owner")
     page.goto(reverse("runbooks:list"))
     page.fill("#search-q", "rotate")
-    page.wait_for_function("!document.getElementById('results').textContent.includes('Restart the payments')")
+    page.wait_for_function("() => !document.getElementById('results').textContent.includes('Restart the payments')")
     assert "Rotate TLS certificates" in page.inner_text("#results")
     assert "q=rotate" in page.url
 

@@ -83,7 +83,7 @@ def test_htmx_still_swaps_under_the_policy(transactional_db, cast, watched):
     assert page.evaluate("window.notReloaded") is True
     # The Cancel that used hx-on (blocked by the policy) now works from app.js.
     new_form.locator("button[data-remove-closest]").click()
-    page.wait_for_function(f"document.querySelectorAll('#blocks > li').length === {blocks_before}")
+    page.wait_for_function(f"() => document.querySelectorAll('#blocks > li').length === {blocks_before}")
     assert page.evaluate("window.__cspViolations") == []
     assert problems == []
 
@@ -97,7 +97,7 @@ def test_the_new_token_copy_and_select_work_under_the_policy(transactional_db, c
     page.click("#token-create-form button[type=submit]")
     value = page.input_value("#new-token-value")
     page.click("button[data-copy-from]")
-    page.wait_for_function("document.querySelector('button[data-copy-from]').textContent === 'Copied'")
+    page.wait_for_function("() => document.querySelector('button[data-copy-from]').textContent === 'Copied'")
     assert page.evaluate("navigator.clipboard.readText()") == value
     assert page.evaluate("window.__cspViolations") == []
     assert problems == []
