@@ -22,7 +22,7 @@ from apps.executions.models import (
     StepRun,
     StepStatus,
 )
-from apps.executions.rules import is_approval_gate, require_version_runnable
+from apps.executions.rules import execution_starter_ids, is_approval_gate, require_version_runnable
 from apps.runbooks.roles import EDIT, RUN
 
 logger = logging.getLogger(__name__)
@@ -105,8 +105,16 @@ def gate_of(step: StepRun) -> str:
 
 
 def may_approve(user, execution: Execution) -> bool:
-    """Approval takes a second person: whoever started the run cannot approve it."""
-    return execution.triggered_by_id is None or execution.triggered_by_id != user.pk
+    """Approval takes a second person: whoever started the run (or set its trigger or schedule in motion)
+    cannot approve it."""
+    return user.pk not in execution_starter_ids(execution)
+
+
+def why_not_approver(user, execution: Execution) -> str:
+    if execution.triggered_by_id == user.pk:
+        return "You started this run, so you cannot approve it"
+    source = "trigger" if execution.trigger_id else "schedule"
+    return f"You set this run's {source} in motion, so you cannot approve it"
 
 
 def execution_confirm(*, execution: Execution, user, key: str, decision: str | None = None) -> StepRun:
@@ -126,9 +134,7 @@ def execution_confirm(*, execution: Execution, user, key: str, decision: str | N
                 {"decision": [f"A {gate} gate takes one of: {', '.join(allowed)} (got “{str(decision)[:40]}”)."]}
             )
         if gate == "approval" and decision == "approve" and not may_approve(user, locked):
-            raise PermissionDenied(
-                "You started this run, so you cannot approve it: a runner other than you must approve."
-            )
+            raise PermissionDenied(f"{why_not_approver(user, locked)}: a runner other than you must approve.")
         username = user.get_username()
         record = {"gate": gate, "decision": decision, "by": username, "at": now.isoformat()}
         step.result = {**{k: v for k, v in (step.result or {}).items() if k != "wait"}, **record}

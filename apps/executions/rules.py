@@ -3,6 +3,7 @@ semantics"): runners run the latest published version; an approval gate guards e
 
 from django.core.exceptions import PermissionDenied
 
+from apps.audit.models import AuditEvent
 from apps.runbooks.models import Runbook, RunbookVersion
 from apps.runbooks.roles import EDIT
 from apps.runbooks.versions import runbook_latest_version
@@ -41,3 +42,24 @@ def may_run_version_again(user, runbook: Runbook, version: RunbookVersion | None
     except PermissionDenied:
         return False
     return True
+
+
+# Who can make a trigger or a schedule start a run: a trigger fires for whoever holds its secret (its
+# creator, anyone who rotated it); a schedule fires as its creator made it or an editor changed it.
+_SET_IN_MOTION = {
+    "trigger": ("trigger.create", "trigger.rotate"),
+    "schedule": ("schedule.create", "schedule.update"),
+}
+
+
+def execution_starter_ids(execution) -> set[int]:
+    """The people who set this run in motion, none of whom may approve its gates (four eyes)."""
+    if execution.triggered_by_id is not None:
+        return {execution.triggered_by_id}
+    source, kind = (execution.trigger_id, "trigger") if execution.trigger_id else (execution.schedule_id, "schedule")
+    if source is None:
+        return set()
+    actors = AuditEvent.objects.filter(
+        object_type=kind, object_id=str(source), action__in=_SET_IN_MOTION[kind], actor__isnull=False
+    ).values_list("actor_id", flat=True)
+    return set(actors)

@@ -135,3 +135,62 @@ def test_a_runner_cannot_retry_a_run_of_an_older_version(cast, api_for, gated):
         f"/api/v1/executions/{editor_run['id']}/retry/", {"from": "danger"}, format="json"
     )
     assert answer.status_code == 403
+
+
+# A run a trigger or a schedule started has no clicking starter, but people set it in motion: whoever
+# created the trigger or holds its secret (rotated it), whoever created or changed the schedule. None of
+# them may approve its gate, or an editor could fire their own hook and wave their own run through.
+
+
+def fire_hook(trigger, secret: str) -> Execution:
+    from django.test import Client
+    from django.urls import reverse
+
+    answer = Client().post(
+        reverse("automation:hook", args=[trigger.uuid]), data=b"{}", content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )  # fmt: skip
+    assert answer.status_code == 202, answer.content
+    return run_now(Execution.objects.get(pk=answer.json()["executions"][0]["id"]))
+
+
+def test_the_editor_who_made_a_trigger_cannot_approve_the_run_it_fired(
+    cast, api_for, gated, second_runner, docker_engine
+):
+    from apps.automation.services import trigger_create
+
+    trigger, secret = trigger_create(runbook=gated, user=cast.editor, data={"name": "mine", "kind": "generic"})
+    execution = fire_hook(trigger, secret)
+    assert steps_of(execution) == {"approve": "waiting", "danger": "pending"}
+    refused = confirm(api_for(cast.editor), execution, "approve")
+    assert refused.status_code == 403, refused.content
+    assert "cannot approve" in refused.json()["detail"]
+    assert confirm(api_for(second_runner), execution, "approve").status_code == 200
+
+
+def test_whoever_rotated_a_triggers_secret_cannot_approve_what_it_fires(cast, api_for, gated, docker_engine):
+    from apps.automation.services import trigger_create, trigger_rotate
+
+    trigger, _ = trigger_create(runbook=gated, user=cast.owner, data={"name": "owners", "kind": "generic"})
+    secret = trigger_rotate(trigger=trigger, user=cast.editor)
+    execution = fire_hook(trigger, secret)
+    assert confirm(api_for(cast.editor), execution, "approve").status_code == 403
+    assert confirm(api_for(cast.owner), execution, "approve").status_code == 403
+    assert steps_of(execution)["danger"] == "pending"
+
+
+def test_whoever_made_or_changed_a_schedule_cannot_approve_its_run(cast, api_for, gated, second_runner, docker_engine):
+    import datetime
+
+    from apps.automation.schedules import schedule_create, schedule_update, schedules_tick
+
+    schedule = schedule_create(runbook=gated, user=cast.owner, data={"cron": "* * * * *", "timezone": "UTC"})
+    schedule_update(schedule=schedule, user=cast.editor, data={"cron": "* * * * *", "timezone": "UTC"})
+    fires = schedules_tick(now=schedule.last_fire_at + datetime.timedelta(seconds=61))
+    assert len(fires) == 1, fires
+    fires[0].refresh_from_db()
+    execution = run_now(Execution.objects.get(pk=fires[0].execution_id))
+    assert steps_of(execution) == {"approve": "waiting", "danger": "pending"}
+    for insider in (cast.owner, cast.editor):
+        assert confirm(api_for(insider), execution, "approve").status_code == 403
+    assert confirm(api_for(second_runner), execution, "approve").status_code == 200

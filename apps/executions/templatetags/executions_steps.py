@@ -6,7 +6,7 @@ from django import template
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from apps.executions.gates import RETRYABLE, gate_of, may_approve
+from apps.executions.gates import RETRYABLE, gate_of, may_approve, why_not_approver
 from apps.executions.rules import may_run_version_again
 from apps.runbooks.roles import RUN
 
@@ -16,12 +16,12 @@ RETRY_STEP_STATUSES = ("failed", "cancelled", "timed_out")
 
 @register.simple_tag
 def step_actions(user, execution, step) -> dict:
-    """{decide: [decisions], skip: bool, retry: bool, approval_blocked: bool}; nothing for viewers.
+    """{decide: [decisions], skip: bool, retry: bool, approval_blocked: "" or why not}; nothing for viewers.
 
     The page renders them for the person viewing it, and the socket's consumer for its own user
     (consumers.py), from this same tag: without a signed-in user, no buttons.
     """
-    actions = {"decide": [], "skip": False, "retry": False, "approval_blocked": False}
+    actions = {"decide": [], "skip": False, "retry": False, "approval_blocked": ""}
     if user is None or not getattr(user, "is_authenticated", False):
         return actions
     if not user.has_perm(RUN, execution.runbook):
@@ -34,7 +34,7 @@ def step_actions(user, execution, step) -> dict:
             actions["decide"] = ["approve", "reject"]
         else:
             actions["decide"] = ["reject"]
-            actions["approval_blocked"] = True
+            actions["approval_blocked"] = why_not_approver(user, execution)
     elif gate == "timer":
         actions["skip"] = True
     actions["retry"] = (
