@@ -8,7 +8,7 @@ the API and the admin can never disagree on a rule.
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
-from apps.blocks.kinds import HTTP_METHODS, BlockKind
+from apps.blocks.kinds import HTTP_METHODS, MAX_ATTRIBUTES, BlockKind
 from apps.core.markdown import render_markdown
 from apps.core.schema import NON_BLANK, RequestBody
 from apps.runbooks.models import Block, Runbook
@@ -99,12 +99,31 @@ class ParameterInputSerializer(RequestBody):
     )
 
 
-class InstructionConfigSerializer(RequestBody):
+@extend_schema_field(
+    {
+        "type": "object",
+        "maxProperties": MAX_ATTRIBUTES,
+        "additionalProperties": {"type": "string", "maxLength": 2000},
+        "description": "A Markdown fence's attributes no field stands for (Runme's `interactive`, …), kept for "
+        "the next export. Names of 1 to 100 characters, but not `name` or `runbooks.*`.",
+    }
+)
+class AttributesField(serializers.DictField):
+    pass
+
+
+class BlockConfig(RequestBody):
+    """What every kind's config may carry besides its own fields (docs/runbook-format.md)."""
+
+    attributes = AttributesField(required=False)
+
+
+class InstructionConfigSerializer(BlockConfig):
     markdown = serializers.RegexField(NON_BLANK, help_text="Markdown, at most 256 KiB.")
     gate = serializers.ChoiceField(choices=["none", "confirm", "approval"], required=False, default="none")
 
 
-class CommandConfigSerializer(RequestBody):
+class CommandConfigSerializer(BlockConfig):
     script = serializers.RegexField(NON_BLANK, help_text="At most 64 KiB.")
     shell = serializers.ChoiceField(choices=["sh", "bash"], required=False, default="sh")
     timeout_seconds = serializers.IntegerField(min_value=1, max_value=86400, required=False, default=300)
@@ -116,7 +135,7 @@ class CommandConfigSerializer(RequestBody):
     continue_on_error = serializers.BooleanField(required=False, default=False)
 
 
-class ApiCallConfigSerializer(RequestBody):
+class ApiCallConfigSerializer(BlockConfig):
     method = serializers.ChoiceField(choices=HTTP_METHODS, required=False, default="GET")
     url = serializers.RegexField(
         URL_PATTERN, max_length=2048, help_text="http(s) URL; {{ template }} parts are allowed too."
@@ -136,7 +155,7 @@ class ApiCallConfigSerializer(RequestBody):
     follow_redirects = serializers.BooleanField(required=False, default=False)
 
 
-class ConditionalConfigSerializer(RequestBody):
+class ConditionalConfigSerializer(BlockConfig):
     expression = serializers.CharField(
         max_length=2000, help_text="A sandboxed Jinja expression, e.g. `params.X == 'a'`."
     )
@@ -144,11 +163,11 @@ class ConditionalConfigSerializer(RequestBody):
     on_false = serializers.RegexField(ACTION_PATTERN, max_length=80, required=False, default="stop")
 
 
-class TimerConfigSerializer(RequestBody):
+class TimerConfigSerializer(BlockConfig):
     seconds = serializers.IntegerField(min_value=1, max_value=86400)
 
 
-CONFIG_SERIALIZERS = {
+CONFIG_SERIALIZERS: dict[str, type[BlockConfig]] = {
     BlockKind.INSTRUCTION: InstructionConfigSerializer,
     BlockKind.COMMAND: CommandConfigSerializer,
     BlockKind.API_CALL: ApiCallConfigSerializer,

@@ -82,3 +82,33 @@ def test_the_runbook_routes_generate_without_warnings_or_errors(db):
     problems = [*GENERATOR_STATS._warn_cache, *GENERATOR_STATS._error_cache]
     ours = [message for message in problems if "apps/runbooks/api" in message or "runbooks/serializers" in message]
     assert ours == []
+
+
+@pytest.mark.parametrize("kind", ["Instruction", "Command", "ApiCall", "Conditional", "Timer"])
+def test_every_block_configs_request_shape_carries_a_files_free_attributes(db, schema, kind):
+    # An imported file's unknown fence attributes live in config.attributes; a client following the
+    # schema (additionalProperties: false) could not send them back if the schema left them out.
+    attributes = schema["components"]["schemas"][f"{kind}Config"]["properties"]["attributes"]
+    assert attributes["type"] == "object" and attributes["maxProperties"] == 32
+    assert attributes["additionalProperties"]["type"] == "string"
+
+
+def test_a_block_saved_with_attributes_through_the_api_keeps_them(cast, api_for):
+    api = api_for(cast.owner)
+    runbook = cast.runbook
+    blocks = [
+        {"key": "look", "kind": "command", "config": {"script": "uptime", "attributes": {"interactive": "false"}}},
+    ]
+    answer = api.patch(
+        f"/api/v1/runbooks/{runbook.pk}/", {"blocks": blocks, "revision": runbook.revision}, format="json"
+    )
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["blocks"][0]["config"]["attributes"] == {"interactive": "false"}
+    refused = api.patch(
+        f"/api/v1/runbooks/{runbook.pk}/",
+        {"blocks": [{**blocks[0], "config": {"script": "uptime", "attributes": {"name": "x"}}}],
+         "revision": answer.json()["revision"]},
+        format="json",
+    )  # fmt: skip
+    assert refused.status_code == 400
+    assert "not a free attribute" in json.dumps(refused.json())
