@@ -10,6 +10,7 @@ from django.urls import reverse
 from apps.accounts.models import ApiToken
 from apps.accounts.services import api_token_authenticate, api_token_create
 from apps.audit.models import AuditChainHead, AuditEvent
+from apps.automation.models import Delivery, Proposal, Schedule, ScheduleFire, Trigger, TriggerFire
 from apps.credentials.models import Credential, CredentialGroupObjectPermission, CredentialUserObjectPermission
 from apps.executions.models import Execution, ExecutionEnvironment, OutputChunk, StepRun
 from apps.runbooks.models import (
@@ -39,6 +40,13 @@ READ_ONLY = [
     StepRun,
     OutputChunk,
     CredentialRevocation,
+    # Automation changes through its pages and API only, where the editor rule and the audit apply.
+    Trigger,
+    TriggerFire,
+    Delivery,
+    Proposal,
+    Schedule,
+    ScheduleFire,
 ]
 OURS = [Runbook, Block, ApiToken, ExecutionEnvironment, Credential, *READ_ONLY]
 
@@ -72,6 +80,15 @@ def rows(cast):
     credential_grant(credential=credential, actor=cast.owner, principal=cast.team, role="user")
     CredentialRevocation.objects.create(runbook=cast.runbook, credential=credential, revoked_by=cast.owner)
     ExecutionEnvironment.objects.create(name="alpine", image="alpine:3.20")
+    from apps.automation.schedules import schedule_create
+    from apps.automation.services import trigger_create
+
+    trigger, _ = trigger_create(runbook=cast.runbook, user=cast.editor, data={"name": "page", "kind": "generic"})
+    TriggerFire.objects.create(trigger=trigger, dedup_key="alert-1", at=execution.created_at, execution=execution)
+    Delivery.objects.create(trigger=trigger, outcome="accepted", status_code=202, source="127.0.0.1")
+    Proposal.objects.create(trigger=trigger, runbook=cast.runbook, params={})
+    schedule = schedule_create(runbook=cast.runbook, user=cast.editor, data={"cron": "0 3 * * *"})
+    ScheduleFire.objects.create(schedule=schedule, fire_at=execution.created_at, outcome="started", execution=execution)
     RunbookGroupObjectPermission.objects.create(
         content_object=cast.runbook,
         group=cast.team,
