@@ -19,10 +19,12 @@ def status_server():
 
 
 def test_an_api_call_and_a_conditional_jump_show_live_with_the_skipped_block_marked(stack, open_page, status_server):
-    keys = ["warmup", "note", "call", "decide", "skipped", "last"]
+    keys = ["warmup", "hold", "note", "call", "decide", "skipped", "last"]
     data = stack.setup(
         [
-            {"key": "warmup", "kind": "command", "config": {"script": "echo warming; sleep 2"}},
+            {"key": "warmup", "kind": "command", "config": {"script": "echo warming"}},
+            # Mid-run for as long as the checks take, however loaded the machine: a timer the starter skips.
+            {"key": "hold", "kind": "timer", "config": {"seconds": 600}},
             {
                 "key": "note",
                 "kind": "instruction",
@@ -40,8 +42,9 @@ def test_an_api_call_and_a_conditional_jump_show_live_with_the_skipped_block_mar
     open_run(second, execution_id)
     for page in (starter, second):
         page.wait_for_function("() => /warming/.test(document.querySelector(\"pre[id^='output-']\").textContent)")
-        wait_for_buttons(page, execution_id, ["Cancel run…"])
+        wait_for_buttons(page, execution_id, ["Cancel run…", "Skip the wait"])
         assert_page_whole(page, execution_id, keys, {"warmup": "warming"})
+    starter.locator(f"#execution-{execution_id}").get_by_role("button", name="Skip the wait").click()
     for page in (starter, second):
         page.locator("#execution-status[data-final='1']").wait_for()
         assert "Succeeded" in page.inner_text("#execution-status")
