@@ -7,9 +7,11 @@ and the runbook through `manage.py shell`.
 """
 
 import json
+import os
 import re
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -18,6 +20,18 @@ from django.conf import settings
 from tests.live_stack import BASE_DIR, Stack
 
 SHOTS = BASE_DIR / "test-artifacts" / "live"
+# A Redis database of these tests alone, one per xdist worker (gw0 → 9, gw1 → 8): the stack flushes it
+# before each test, and on the shared test database that flush (and the in-process tests that empty the
+# `executions` queue) would take the other worker's jobs, leaving a run queued and its page empty.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+
+
+def live_redis_url() -> str:
+    """The test Redis server (settings.REDIS_URL), database 9 - <xdist worker number>."""
+    if override := os.environ.get("RUNBOOKS_TEST_LIVE_REDIS_URL"):
+        return override
+    return urlunsplit(urlsplit(settings.REDIS_URL)._replace(path=f"/{9 - _WORKER}"))
+
 
 EXTRA_SETTINGS = 'RUNBOOKS_HTTP_ALLOWLIST = ["127.0.0.1"]  # the api_call block targets this test\'s own server'
 
@@ -56,7 +70,7 @@ class LiveStack(Stack):
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory, django_db_setup, django_db_blocker) -> LiveStack:
     with django_db_blocker.unblock():
-        return LiveStack(tmp_path_factory.mktemp("live"), settings.REDIS_URL)
+        return LiveStack(tmp_path_factory.mktemp("live"), live_redis_url())
 
 
 @pytest.fixture
