@@ -125,6 +125,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # usernames) refuse further sign-ins for the cool-off, which each refused attempt restarts. Staff
 # unlock by deleting the "Access attempts" rows in the admin, or `manage.py axes_reset_username`.
 # Attempts are not reset by a success: one's own good sign-in would otherwise clear an address's count.
+# No "AXES: BEGIN" banner on every management command and process start.
+AXES_VERBOSE = False
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
