@@ -8,6 +8,7 @@ import re
 import secrets
 
 from django import forms
+from django.db.models import Q
 from django.urls import reverse
 
 from apps.blocks.kinds import KIND_FORMS, KindForm, default_config
@@ -17,6 +18,16 @@ from apps.runbooks.roles import Role
 
 PARAMETER_FIELDS = ("name", "label", "default", "required", "choices")
 PARAMETER_NAME_KEY_RE = re.compile(r"^param-([A-Za-z0-9]+)-name$")
+
+
+FAILED_BUILD_NOTE = "its Dockerfile build failed; command steps cannot run until staff rebuild it"
+
+
+class EnvironmentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, environment: ExecutionEnvironment) -> str:
+        if environment.build_status == "failed":
+            return f"{environment.name} — {FAILED_BUILD_NOTE}"
+        return environment.name
 
 
 class RunbookForm(forms.Form):
@@ -32,7 +43,7 @@ class RunbookForm(forms.Form):
         required=False,
         help_text="Comma-separated, e.g. “payments, database”. Tags are lower-cased.",
     )
-    environment = forms.ModelChoiceField(
+    environment = EnvironmentChoiceField(
         queryset=ExecutionEnvironment.objects.order_by("name"),
         required=False,
         empty_label="(platform default)",
@@ -40,10 +51,16 @@ class RunbookForm(forms.Form):
     )
     revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, with_revision: bool = False, **kwargs):
+    def __init__(self, *args, with_revision: bool = False, runbook: Runbook | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         if not with_revision:
             del self.fields["revision"]
+        # A failed build is not offered (the service refuses it too); a runbook already on one
+        # keeps it in the list, labelled with why, rather than silently showing another choice.
+        current_id = runbook.environment_id if runbook is not None else None
+        self.fields["environment"].queryset = ExecutionEnvironment.objects.exclude(
+            Q(build_status="failed") & ~Q(pk=current_id)
+        ).order_by("name")
 
     @classmethod
     def initial_for(cls, runbook: Runbook) -> dict:

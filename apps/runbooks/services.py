@@ -32,6 +32,20 @@ def _clean_environment(environment) -> ExecutionEnvironment | None:
         raise InvalidInput({"environment": [f"There is no environment with id {environment}."]}) from None
 
 
+def _refuse_failed_build(environment: ExecutionEnvironment | None, *, current_id: int | None = None) -> None:
+    """A runbook may not move onto an environment whose build failed: its command steps could not
+    start. One already on it keeps it (a PATCH repeating the current value is not a change)."""
+    if environment is not None and environment.build_status == "failed" and environment.pk != current_id:
+        raise InvalidInput(
+            {
+                "environment": [
+                    f"The environment “{environment.name}” cannot be chosen: its Dockerfile build failed. "
+                    "Staff can fix the Dockerfile and rebuild it on the environments page."
+                ]
+            }
+        )
+
+
 def _clean_changes(changes: dict) -> dict:
     """Validate every given field first, so a bad one leaves nothing half-saved."""
     unknown = set(changes) - set(RUNBOOK_FIELDS)
@@ -157,6 +171,7 @@ def runbook_create(
             "blocks": list(blocks) if isinstance(blocks, tuple) else blocks,
         }
     )
+    _refuse_failed_build(cleaned["environment"])
     blocks_check_credentials(user=user, blocks=cleaned["blocks"])
     if cleaned["environment"] is None:
         cleaned["environment"] = ExecutionEnvironment.objects.filter(is_default=True).first()
@@ -182,6 +197,8 @@ def runbook_update(*, runbook: Runbook, user, revision, **changes) -> Runbook:
     """Apply any of title, description, tags, environment, parameters, blocks (replacing the list)."""
     cleaned = _clean_changes(changes)
     locked = _lock(runbook, revision)
+    if "environment" in cleaned:
+        _refuse_failed_build(cleaned["environment"], current_id=locked.environment_id)
     fields = []
     for name in ("title", "description", "environment", "parameters"):
         if name in cleaned and getattr(locked, name) != cleaned[name]:

@@ -126,7 +126,7 @@ def runbook_edit(request: HttpRequest, pk: int) -> HttpResponse:
     conflict = None
     status = 200
     if request.method == "POST":
-        form = RunbookForm(data=request.POST, with_revision=True)
+        form = RunbookForm(data=request.POST, with_revision=True, runbook=runbook)
         rows = [row for row in parameter_rows_from_post(request.POST) if not row.is_blank()]
         if "add_parameter" in request.POST:
             rows.append(ParameterRow())
@@ -149,7 +149,7 @@ def runbook_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, "Saved.")
                 return redirect("runbooks:detail", pk=runbook.pk)
     else:
-        form = RunbookForm(initial=RunbookForm.initial_for(runbook), with_revision=True)
+        form = RunbookForm(initial=RunbookForm.initial_for(runbook), with_revision=True, runbook=runbook)
         rows = [ParameterRow.from_parameter(parameter) for parameter in runbook.parameters]
     return _runbook_form_page(
         request,
