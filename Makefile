@@ -40,12 +40,11 @@ run: $(STAMP)
 	else echo "  Redis                    embedded, redis://127.0.0.1:6380/0"; fi
 	@echo "  Stop with Ctrl-C."
 	@echo
-	@# honcho runs every Procfile process and stops them all on Ctrl-C or when one of them exits.
-	@if [ -n "$$REDIS_URL" ]; then \
-		PATH="$(CURDIR)/$(VENV)/bin:$$PATH" exec $(VENV)/bin/honcho start -f Procfile web worker; \
-	else \
-		PATH="$(CURDIR)/$(VENV)/bin:$$PATH" exec $(VENV)/bin/honcho start -f Procfile; \
-	fi
+	@# honcho runs every Procfile process and stops them all on Ctrl-C or when one of them exits;
+	@# scripts/foreground.py makes it the terminal's foreground job, so Ctrl-C ends make with 0.
+	@if [ -n "$$REDIS_URL" ]; then processes="web worker"; else processes=""; fi; \
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" exec $(VENV)/bin/python scripts/foreground.py \
+		$(VENV)/bin/honcho start -f Procfile $$processes
 
 # No pipe after pytest: its exit status (5 = "no tests ran" included) is make's exit status.
 test: $(STAMP)
