@@ -1,0 +1,144 @@
+"""Issue 13: more of a run's life on the live page. A step that times out, watched from before the run
+starts; and the same journeys (a command, a confirm gate) with every page opened MID-RUN, after the
+first step has already written output, so what came before arrives by replay and the rest live. After
+every transition the header, every step and all output so far are on the page, and exactly the right
+buttons are visible. The mid-run journeys race the worker, so each is walked several times."""
+
+import re
+
+import pytest
+
+from tests.executions.live.conftest import assert_page_whole, open_run, start_run
+from tests.executions.live.test_gate_buttons import wait_for_buttons
+
+pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.django_db(transaction=True)]
+
+TRIES = 3
+
+
+def wait_for_output(page, text: str, timeout: float = 20000) -> None:
+    """Some step's output pane shows `text` (a live frame or the replay put it there)."""
+    page.wait_for_function(
+        "text => [...document.querySelectorAll(\"pre[id^='output-']\")].some(pane => pane.textContent.includes(text))",
+        arg=text,
+        timeout=timeout,
+    )
+
+
+def wait_for_final(page, label: str) -> None:
+    page.locator("#execution-status[data-final='1']").wait_for(timeout=40000)
+    status = page.inner_text("#execution-status")
+    assert label in status, status
+
+
+def test_a_step_that_times_out_while_watched_stays_whole_and_offers_retry(stack, open_page):
+    data = stack.setup(
+        [
+            {"key": "first", "kind": "command", "config": {"script": "echo warmed up"}},
+            {
+                "key": "stuck",
+                "kind": "command",
+                "config": {"script": "echo waiting for the lock; sleep 60; echo never printed", "timeout_seconds": 10},
+            },
+            {"key": "after", "kind": "command", "config": {"script": "echo after"}},
+        ]
+    )
+    keys = ["first", "stuck", "after"]
+    so_far = {"first": "warmed up", "stuck": "waiting for the lock"}
+    starter = open_page(data["users"]["starter"])
+    execution_id = start_run(starter, data["runbook"])  # opened before the run starts
+    wait_for_output(starter, "waiting for the lock")
+    # The starter's own buttons while the step runs, before anyone else is watching.
+    wait_for_buttons(starter, execution_id, ["Cancel run…"])
+    assert_page_whole(starter, execution_id, keys, so_far)
+    assert "Running" in starter.inner_text("#execution-status")
+
+    second = open_page(data["users"]["second"])
+    open_run(second, execution_id)
+    wait_for_output(second, "waiting for the lock")
+    wait_for_buttons(second, execution_id, ["Cancel run…"])
+    assert_page_whole(second, execution_id, keys, so_far)
+
+    for page in (starter, second):
+        wait_for_final(page, "Timed out")
+        assert_page_whole(page, execution_id, keys, so_far)
+        steps = page.inner_text(f"#steps-{execution_id}")
+        assert "never printed" not in steps
+        assert page.locator(f"#steps-{execution_id} .status-timed_out").count() == 1
+        assert page.locator(f"#steps-{execution_id} .status-skipped").count() == 1  # "after" never ran
+        wait_for_buttons(page, execution_id, ["Retry from here"])
+
+    # Retry from the step that timed out: a new run, carrying "first"'s result.
+    second.once("dialog", lambda dialog: dialog.accept())
+    second.locator(f"#execution-{execution_id}").get_by_role("button", name="Retry from here").click()
+    second.wait_for_url(lambda url: re.search(r"/executions/(\d+)/$", url) and f"/{execution_id}/" not in url)
+    retry_id = int(re.search(r"/executions/(\d+)/", second.url).group(1))
+    wait_for_output(second, "waiting for the lock")
+    wait_for_buttons(second, retry_id, ["Cancel run…"])
+    assert_page_whole(second, retry_id, keys, {"stuck": "waiting for the lock"})
+    assert f"run #{execution_id}" in second.inner_text(f"#execution-{retry_id} dl.meta")
+
+
+def test_a_command_opened_mid_run_by_the_starter_and_a_second_runner_stays_whole(stack, open_page):
+    data = stack.setup(
+        [
+            {"key": "drain", "kind": "command", "config": {"script": "echo draining node-1; sleep 3; echo drained"}},
+            {"key": "report", "kind": "command", "config": {"script": "echo all nodes drained"}},
+        ]
+    )
+    keys = ["drain", "report"]
+    launcher = open_page(data["users"]["starter"])
+    starter = launcher.context.new_page()
+    second = open_page(data["users"]["second"])
+    for _ in range(TRIES):
+        execution_id = start_run(launcher, data["runbook"])
+        wait_for_output(launcher, "draining node-1")
+        # Both open the page now: the first line is already stored, the rest is still to come.
+        for page in (starter, second):
+            open_run(page, execution_id)
+            wait_for_output(page, "draining node-1")
+            assert page.locator("#execution-status[data-final='1']").count() == 0, "opened mid-run, not after"
+        for page in (starter, second):
+            wait_for_buttons(page, execution_id, ["Cancel run…"])
+            assert_page_whole(page, execution_id, keys, {"drain": "draining node-1"})
+        for page in (starter, second):
+            wait_for_final(page, "Succeeded")
+            assert_page_whole(
+                page, execution_id, keys, {"drain": "draining node-1\ndrained", "report": "all nodes drained"}
+            )
+            assert page.locator(f"#steps-{execution_id} .status-succeeded").count() == 2
+            wait_for_buttons(page, execution_id, [])
+
+
+def test_a_confirm_gate_opened_mid_run_shows_its_buttons_and_continues(stack, open_page):
+    data = stack.setup(
+        [
+            {"key": "prep", "kind": "command", "config": {"script": "echo preparing; sleep 3; echo prepared"}},
+            {"key": "gate", "kind": "instruction", "config": {"markdown": "Fail over the primary?", "gate": "confirm"}},
+            {"key": "after", "kind": "command", "config": {"script": "echo failed over"}},
+        ]
+    )
+    keys = ["prep", "gate", "after"]
+    launcher = open_page(data["users"]["starter"])
+    starter = launcher.context.new_page()
+    second = open_page(data["users"]["second"])
+    for attempt in range(TRIES):
+        execution_id = start_run(launcher, data["runbook"])
+        wait_for_output(launcher, "preparing")
+        for page in (starter, second):
+            open_run(page, execution_id)
+            wait_for_output(page, "preparing")
+        for page in (starter, second):
+            page.locator(".gate-prompt").wait_for(timeout=20000)
+            wait_for_buttons(page, execution_id, ["Cancel run…", "Continue", "Reject"])
+            assert_page_whole(page, execution_id, keys, {"prep": "preparing\nprepared"})
+            assert "Waiting" in page.inner_text("#execution-status")
+        decider = second if attempt % 2 == 0 else starter
+        decider.locator(f"#execution-{execution_id}").get_by_role("button", name="Continue", exact=True).click()
+        name = data["users"]["second" if decider is second else "starter"]
+        for page in (starter, second):
+            wait_for_final(page, "Succeeded")
+            decision = page.locator(".gate-decision").inner_text()
+            assert re.match(rf"✔ \w+ by {re.escape(name)} at ", decision), decision
+            assert_page_whole(page, execution_id, keys, {"prep": "preparing\nprepared", "after": "failed over"})
+            wait_for_buttons(page, execution_id, [])
