@@ -10,7 +10,6 @@ Element ids shared with the execution page (templates/executions/):
   execution-title           hidden text the page script copies into document.title
 """
 
-from django.template.loader import render_to_string
 from django.utils.html import format_html, format_html_join
 
 from apps.executions.ansi import ansi_to_html
@@ -64,8 +63,3 @@ def state_context(execution: Execution, steps: list[StepRun]) -> dict:
         "step_states": [{"step": step, "duration": _duration(step)} for step in steps],
         "progress": progress_of(steps),
     }
-
-
-def state_frame(execution: Execution, steps: list[StepRun]) -> str:
-    """Every live region of the page, re-rendered from the database."""
-    return render_to_string("executions/live/_state.html", state_context(execution, steps))
