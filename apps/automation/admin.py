@@ -5,7 +5,16 @@ Secrets are never shown (the field is excluded)."""
 
 from django.contrib import admin
 
-from apps.automation.models import Delivery, Proposal, Schedule, ScheduleFire, Trigger, TriggerFire
+from apps.automation.models import (
+    Delivery,
+    Notification,
+    NotificationAttempt,
+    Proposal,
+    Schedule,
+    ScheduleFire,
+    Trigger,
+    TriggerFire,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -53,3 +62,16 @@ class ScheduleAdmin(ReadOnlyAdmin):
 @admin.register(ScheduleFire)
 class ScheduleFireAdmin(ReadOnlyAdmin):
     list_display = ["schedule", "fire_at", "outcome", "execution", "worker"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "runbook", "channel", "target", "events", "created_by"]
+    list_filter = ["channel"]
+
+
+@admin.register(NotificationAttempt)
+class NotificationAttemptAdmin(ReadOnlyAdmin):
+    # Subject and error are stored masked; the apprise URL (a credential's secret) is never stored here.
+    list_display = ["at", "runbook", "execution", "event", "channel", "number", "status", "recipients"]
+    list_filter = ["status", "event", "channel"]

@@ -7,10 +7,20 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.automation import schedules, services
-from apps.automation.selectors import deliveries_of, schedule_for_user, schedules_of, trigger_for_user, triggers_of
+from apps.automation import notifications, schedules, services
+from apps.automation.selectors import (
+    deliveries_of,
+    notification_for_user,
+    notifications_of,
+    schedule_for_user,
+    schedules_of,
+    trigger_for_user,
+    triggers_of,
+)
 from apps.automation.serializers import (
     DeliverySerializer,
+    NotificationSerializer,
+    NotificationWriteSerializer,
     ScheduleSerializer,
     ScheduleWriteSerializer,
     SecretSerializer,
@@ -96,3 +106,28 @@ def schedule_item(request: Request, pk: int) -> Response:
         schedules.schedule_delete(schedule=schedule, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
     return Response(ScheduleSerializer(schedule).data)
+
+
+@extend_schema(
+    request=NotificationWriteSerializer,
+    responses={200: NotificationSerializer(many=True), 201: NotificationSerializer},
+)
+@api_view(["GET", "POST"])
+def notification_collection(request: Request, pk: int) -> Response:
+    runbook = runbook_for_user(request.user, pk, EDIT)
+    if request.method == "POST":
+        notification = notifications.notification_create(
+            runbook=runbook, user=request.user, data=_changes(request.data)
+        )
+        return Response(NotificationSerializer(notification).data, status=status.HTTP_201_CREATED)
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(notifications_of(runbook), request)
+    return paginator.get_paginated_response(NotificationSerializer(page, many=True).data)
+
+
+@extend_schema(request=None, responses={204: None})
+@api_view(["DELETE"])
+def notification_item(request: Request, pk: int) -> Response:
+    notification = notification_for_user(request.user, pk)
+    notifications.notification_delete(notification=notification, user=request.user)
+    return Response(status=status.HTTP_204_NO_CONTENT)

@@ -11,4 +11,6 @@ urlpatterns = [
     path("triggers/<int:pk>/deliveries/", api.trigger_deliveries, name="trigger-deliveries"),
     path("runbooks/<int:pk>/schedules/", api.schedule_collection, name="runbook-schedules"),
     path("schedules/<int:pk>/", api.schedule_item, name="schedule-detail"),
+    path("runbooks/<int:pk>/notifications/", api.notification_collection, name="runbook-notifications"),
+    path("notifications/<int:pk>/", api.notification_item, name="notification-detail"),
 ]

@@ -196,3 +196,94 @@ class ScheduleFire(models.Model):
 
     def __str__(self) -> str:
         return f"{self.schedule_id} at {self.fire_at:%Y-%m-%d %H:%M} ({self.outcome})"
+
+
+class NotificationChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    APPRISE = "apprise", "Apprise URL (webhook, Slack, Teams …) kept in a credential"
+
+
+class NotificationEvent(models.TextChoices):
+    STARTED = "started", "Started"
+    WAITING = "waiting", "Waiting for approval"
+    FAILED = "failed", "Failed"
+    TIMED_OUT = "timed_out", "Timed out"
+    SUCCEEDED = "succeeded", "Succeeded"
+
+
+class Notification(models.Model):
+    """A subscription of a runbook: who hears of which events of its runs, and how.
+
+    Email goes to one user or a group's members; an apprise channel goes to the URL kept as the
+    secret of a credential (so the webhook token in it is encrypted and never shown back).
+    """
+
+    runbook = models.ForeignKey("runbooks.Runbook", on_delete=models.CASCADE, related_name="notifications")
+    events = models.JSONField(default=list)
+    channel = models.CharField(max_length=10, choices=NotificationChannel.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    group = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    credential = models.ForeignKey(
+        "credentials.Credential", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="created_notifications"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(user__isnull=False, group__isnull=True, credential__isnull=True)
+                    | models.Q(user__isnull=True, group__isnull=False, credential__isnull=True)
+                    | models.Q(user__isnull=True, group__isnull=True, credential__isnull=False)
+                ),
+                name="notification_one_target",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} → {self.target} on {', '.join(self.events)}"
+
+    @property
+    def target(self) -> str:
+        if self.user_id:
+            return self.user.get_username()
+        if self.group_id:
+            return f"group:{self.group.name}"
+        return str(self.credential_id)
+
+
+class AttemptStatus(models.TextChoices):
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed (will retry)"
+    GAVE_UP = "gave_up", "Failed (gave up)"
+    SKIPPED = "skipped", "Skipped"
+
+
+class NotificationAttempt(models.Model):
+    """One try at sending one event of one run through one subscription. Masked like output."""
+
+    notification = models.ForeignKey(Notification, null=True, on_delete=models.SET_NULL, related_name="attempts")
+    runbook = models.ForeignKey("runbooks.Runbook", on_delete=models.CASCADE, related_name="+")
+    execution = models.ForeignKey("executions.Execution", on_delete=models.CASCADE, related_name="+")
+    event = models.CharField(max_length=10, choices=NotificationEvent.choices)
+    channel = models.CharField(max_length=10, choices=NotificationChannel.choices)
+    # Email addresses, or "credential <name>": never the apprise URL itself.
+    recipients = models.TextField(blank=True)
+    number = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=AttemptStatus.choices)
+    subject = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["execution", "event"])]
+
+    def __str__(self) -> str:
+        return f"{self.event} of {self.execution_id} via {self.channel} #{self.number}: {self.status}"

@@ -4,7 +4,15 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.http import Http404
 
-from apps.automation.models import Delivery, Proposal, ProposalStatus, Schedule, Trigger
+from apps.automation.models import (
+    Delivery,
+    Notification,
+    NotificationAttempt,
+    Proposal,
+    ProposalStatus,
+    Schedule,
+    Trigger,
+)
 from apps.runbooks.models import Runbook
 from apps.runbooks.roles import EDIT, VIEW
 from apps.runbooks.selectors import runbook_for_user
@@ -52,3 +60,20 @@ def schedule_for_user(user: AbstractBaseUser, pk, perm: str = EDIT) -> Schedule:
 
 def schedules_of(runbook: Runbook) -> QuerySet:
     return Schedule.objects.filter(runbook=runbook, deleted_at__isnull=True)
+
+
+def notification_for_user(user: AbstractBaseUser, pk, perm: str = EDIT) -> Notification:
+    try:
+        notification = Notification.objects.select_related("runbook", "user", "group", "created_by").get(pk=pk)
+    except (Notification.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("No such notification.") from None
+    notification.runbook = runbook_for_user(user, notification.runbook_id, perm)
+    return notification
+
+
+def notifications_of(runbook: Runbook) -> QuerySet:
+    return Notification.objects.filter(runbook=runbook).select_related("user", "group", "credential", "created_by")
+
+
+def notification_attempts_of(runbook: Runbook) -> QuerySet:
+    return NotificationAttempt.objects.filter(runbook=runbook).order_by("-at", "-pk")

@@ -4,7 +4,15 @@ import zoneinfo
 
 from rest_framework import serializers
 
-from apps.automation.models import DeliveryOutcome, TriggerAction, TriggerKind, TriggerPer
+from apps.automation.models import (
+    AttemptStatus,
+    DeliveryOutcome,
+    NotificationChannel,
+    NotificationEvent,
+    TriggerAction,
+    TriggerKind,
+    TriggerPer,
+)
 from apps.automation.schedules import schedule_next_times
 from apps.core.schema import RequestBody
 
@@ -145,3 +153,44 @@ class ScheduleWriteSerializer(RequestBody):
     params = serializers.DictField(child=serializers.CharField(), required=False)
     enabled = serializers.BooleanField(required=False)
     catch_up = serializers.BooleanField(required=False)
+
+
+class NotificationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    runbook = serializers.IntegerField()
+    events = serializers.ListField(child=serializers.ChoiceField(choices=NotificationEvent.choices))
+    channel = serializers.ChoiceField(choices=NotificationChannel.choices)
+    target = serializers.CharField(help_text="A username, group:NAME, or the id of the apprise URL's credential.")
+    created_by = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    def to_representation(self, notification) -> dict:
+        return {
+            "id": notification.pk,
+            "runbook": notification.runbook_id,
+            "events": notification.events,
+            "channel": notification.channel,
+            "target": notification.target,
+            "created_by": notification.created_by.get_username() if notification.created_by else None,
+            "created_at": _time(notification.created_at),
+        }
+
+
+class NotificationWriteSerializer(RequestBody):
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=NotificationEvent.choices), min_length=1, max_length=5
+    )
+    channel = serializers.ChoiceField(choices=NotificationChannel.choices)
+    target = serializers.CharField(
+        max_length=200, help_text="A username, group:NAME, or (apprise) the id of a credential holding the URL."
+    )
+
+
+class NotificationAttemptSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    execution = serializers.IntegerField()
+    event = serializers.ChoiceField(choices=NotificationEvent.choices)
+    number = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=AttemptStatus.choices)
+    recipients = serializers.CharField()
+    error = serializers.CharField()

@@ -18,4 +18,6 @@ urlpatterns = [
     path("runbooks/<int:pk>/schedules/", views.schedule_list, name="schedules"),
     path("automation/schedules/<int:pk>/toggle", views.schedule_toggle, name="schedule_toggle"),
     path("automation/schedules/<int:pk>/delete", views.schedule_delete, name="schedule_delete"),
+    path("runbooks/<int:pk>/notifications/", views.notification_list, name="notifications"),
+    path("automation/notifications/<int:pk>/delete", views.notification_delete, name="notification_delete"),
 ]

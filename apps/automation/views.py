@@ -8,11 +8,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.automation import schedules, services
-from apps.automation.models import TriggerAction, TriggerKind, TriggerPer
+from apps.automation import notifications, schedules, services
+from apps.automation.models import NotificationChannel, NotificationEvent, TriggerAction, TriggerKind, TriggerPer
 from apps.automation.payloads import GRAFANA_SIGNATURE_HEADER, GRAFANA_TIMESTAMP_HEADER
 from apps.automation.selectors import (
     deliveries_of,
+    notification_attempts_of,
+    notification_for_user,
+    notifications_of,
     proposal_for_user,
     schedule_for_user,
     schedules_of,
@@ -247,3 +250,42 @@ def schedule_delete(request: HttpRequest, pk: int) -> HttpResponse:
     schedules.schedule_delete(schedule=schedule, user=request.user)
     messages.success(request, f"Schedule “{schedule.cron}” deleted.")
     return redirect("automation:schedules", pk=schedule.runbook_id)
+
+
+SHOWN_ATTEMPTS = 50
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_list(request: HttpRequest, pk: int) -> HttpResponse:
+    runbook = runbook_for_user(request.user, pk, EDIT)
+    errors, form = [], {"events": ["failed", "timed_out"], "channel": "email", "target": ""}
+    if request.method == "POST":
+        form = {"events": request.POST.getlist("events"), "channel": request.POST.get("channel", ""),
+                "target": request.POST.get("target", "")}  # fmt: skip
+        try:
+            notifications.notification_create(runbook=runbook, user=request.user, data=form)
+        except InvalidInput as error:
+            errors = flat_errors(error.errors)
+        else:
+            messages.success(request, "Notification added.")
+            return redirect("automation:notifications", pk=runbook.pk)
+    context = {
+        "runbook": runbook,
+        "notifications": notifications_of(runbook),
+        "attempts": notification_attempts_of(runbook).select_related("execution")[:SHOWN_ATTEMPTS],
+        "events": NotificationEvent.choices,
+        "channels": NotificationChannel.choices,
+        "form": form,
+        "errors": errors,
+    }
+    return render(request, "automation/notification_list.html", context, status=400 if errors else 200)
+
+
+@login_required
+@require_POST
+def notification_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = notification_for_user(request.user, pk)
+    notifications.notification_delete(notification=notification, user=request.user)
+    messages.success(request, "Notification removed.")
+    return redirect("automation:notifications", pk=notification.runbook_id)

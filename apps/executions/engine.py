@@ -27,6 +27,7 @@ from apps.credentials.models import Credential
 from apps.credentials.selectors import credential_ids_of_config
 from apps.credentials.services import credential_use, secret_header_problem
 from apps.executions.docker_runner import INSTANCE_LABEL, instance_id, wait_for_removals
+from apps.executions.events import execution_event_send
 from apps.executions.models import Execution, ExecutionStatus, OutputChunk, StepRun, StepStatus
 from apps.executions.output import StepOutput, publish_state
 from apps.executions.slots import CLAIMED, execution_claim, slots_release
@@ -123,6 +124,7 @@ def execution_run(*, execution_id: int) -> None:
     name = worker_name()
     # A runbook whose slots are all taken leaves the run queued; a freed slot enqueues it again.
     if execution_claim(execution_id=execution_id, worker=name, lease_seconds=LEASE_SECONDS) == CLAIMED:
+        execution_event_send(execution_id=execution_id, event="started")
         _walk_claimed(execution_id, name)
 
 
@@ -281,6 +283,7 @@ def _finish(execution: Execution, status: str, error: str = "") -> None:
             obj=execution,
             detail={"status": status, "error": error} if error else {"status": status},
         )
+        execution_event_send(execution_id=execution.pk, event=status)
     publish_state(execution.pk)
 
 
@@ -295,6 +298,7 @@ def _suspend(execution: Execution, step: StepRun, position: int, outcome: StepOu
     Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.RUNNING).update(
         status=ExecutionStatus.WAITING, next_position=position, lease_expires_at=None, worker_name=""
     )
+    execution_event_send(execution_id=execution.pk, event="waiting", gate=wait.reason, step_key=step.block_key)
     if wait.until is not None:
         from apps.executions.gates import timer_job_id
         from apps.executions.jobs import resume_execution
