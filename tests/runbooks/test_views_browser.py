@@ -63,7 +63,9 @@ def test_drag_and_drop_reorders_the_blocks(transactional_db, cast, page):
     page.goto(reverse("runbooks:detail", args=[runbook.pk]))
     page.locator("li[data-key=restart]").drag_to(page.locator("li[data-key=intro]"), target_position={"x": 20, "y": 5})
     page.wait_for_function("() => document.querySelector('#blocks > li').dataset.key === 'restart'")
-    page.wait_for_function(f"() => document.getElementById('runbook-revision').value !== '{runbook.revision}'", timeout=10000)
+    page.wait_for_function(
+        f"() => document.getElementById('runbook-revision').value !== '{runbook.revision}'", timeout=10000
+    )
     assert _keys(runbook) == ["restart", "intro"]
 
 
