@@ -190,6 +190,12 @@ MATRIX = [
     ("automation-api:schedule-detail", "get", api(RB_EDIT)),
     ("automation-api:schedule-detail", "patch", api(RB_EDIT)),
     ("automation-api:schedule-detail", "delete", api(RB_EDIT)),
+    ("automation:notifications", "get", RB_EDIT),
+    ("automation:notifications", "post", RB_EDIT),
+    ("automation:notification_delete", "post", RB_EDIT),
+    ("automation-api:runbook-notifications", "get", api(RB_EDIT)),
+    ("automation-api:runbook-notifications", "post", api(RB_EDIT)),
+    ("automation-api:notification-detail", "delete", api(RB_EDIT)),
     # The schema describes routes, never data: public, like most APIs' OpenAPI documents.
     ("api-schema", "get", PUBLIC),
     ("api-docs", "get", PUBLIC),
@@ -257,10 +263,15 @@ def world(cast, django_user_model):
     from apps.automation.schedules import schedule_create
 
     schedule = schedule_create(runbook=cast.runbook, user=cast.editor, data={"cron": "0 3 * * *"})
+    from apps.automation.notifications import notification_create
+
+    notification = notification_create(
+        runbook=cast.runbook, user=cast.editor, data={"events": ["failed"], "channel": "email", "target": "viewer"}
+    )
     return SimpleNamespace(
         cast=cast, version=version, credential=credential, token=token, environment=environment,
         execution=execution, step=step, block=block, using=using, trigger=trigger, proposal=proposal,
-        schedule=schedule,
+        schedule=schedule, notification=notification,
     )  # fmt: skip
 
 
@@ -288,6 +299,8 @@ def url_for(name: str, world) -> str:
         "proposal_": world.proposal.pk,
         "schedule_": world.schedule.pk,
         "schedule-": world.schedule.pk,
+        "notification_": world.notification.pk,
+        "notification-": world.notification.pk,
     }
     own = name.split(":")[-1]
     automation_pk = next(
