@@ -266,6 +266,23 @@ class ContainerResult:
     container_id: str = ""
 
 
+# Under runsc the container's pids cgroup holds gVisor's Sentry, not the step's processes: those are
+# tasks inside the sandbox, but the Sentry (a Go program) needs host threads for them, about eight
+# per process blocked in a syscall, plus some forty of its own. Held to the environment's pids_limit
+# as is, the Sentry could not make a thread and died with the Go runtime's exit status 2, silently
+# (no output, even `docker logs` empty): every step of a 64-pid environment "failed: exit code 2".
+# The limit is scaled so the step gets roughly its pids_limit of processes; a fork bomb still ends
+# at the cgroup's limit, the sandbox dying instead of `fork` failing.
+RUNSC_THREADS_PER_PROCESS = 10
+RUNSC_SENTRY_THREADS = 64
+
+
+def host_pids_limit(spec: ContainerSpec) -> int:
+    if spec.runtime == "runsc":
+        return spec.pids_limit * RUNSC_THREADS_PER_PROCESS + RUNSC_SENTRY_THREADS
+    return spec.pids_limit
+
+
 def host_config_kwargs(spec: ContainerSpec) -> dict:
     """The hardened host settings every step container gets (DESIGN.md, `command`); no binds, ever."""
     memory = f"{spec.memory_mb}m"
@@ -275,7 +292,7 @@ def host_config_kwargs(spec: ContainerSpec) -> dict:
         "tmpfs": dict(TMPFS),
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges"],
-        "pids_limit": spec.pids_limit,
+        "pids_limit": host_pids_limit(spec),
         "mem_limit": memory,
         # Equal to the memory limit: no swap, so a memory hog is killed rather than thrashing.
         "memswap_limit": memory,
