@@ -8,6 +8,7 @@ like output, because a title, a parameter or an error may carry one.
 """
 
 import logging
+import os
 from datetime import timedelta
 
 import apprise
@@ -48,7 +49,9 @@ FINAL_EVENTS = {NotificationEvent.FAILED, NotificationEvent.TIMED_OUT, Notificat
 
 
 def _base_url() -> str:
-    return getattr(settings, "RUNBOOKS_BASE_URL", "http://localhost:8000").rstrip("/")
+    # Messages leave the site, so their links must be absolute: the address people reach it at.
+    configured = getattr(settings, "RUNBOOKS_BASE_URL", "") or os.environ.get("RUNBOOKS_BASE_URL", "")
+    return (configured or "http://localhost:8000").rstrip("/")
 
 
 # --- settings: who hears of what ----------------------------------------------------------------
