@@ -102,6 +102,8 @@ def known(cast):
         # Body fields that refer to existing things, as path ids do: a random one names nothing.
         "body": {
             "principal": "user:admin",
+            # A notification's recipient: a username (or group:NAME, or an apprise credential's id).
+            "target": "admin",
             "environment": default.pk,
             "credentials": [credential.pk],
             "credential": credential.pk,
