@@ -10,6 +10,7 @@ like output, because a title, a parameter or an error may carry one.
 import logging
 import os
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import apprise
 from django.conf import settings
@@ -28,6 +29,7 @@ from apps.automation.models import (
     NotificationChannel,
     NotificationEvent,
 )
+from apps.blocks.executors.ssrf import Refused, resolve_and_check
 from apps.core.errors import InvalidInput
 from apps.credentials.fields import CredentialDecryptError
 from apps.credentials.masking import Masker
@@ -246,8 +248,32 @@ def _emails(notification: Notification, execution: Execution, event: str) -> lis
     return sorted({person.email for person in people if _may_hear(person, execution, event)})
 
 
+# Apprise schemes whose host is wherever the URL says (the others post to their service's own public API):
+# the same SSRF guard as API call steps applies to them, RUNBOOKS_HTTP_ALLOWLIST included.
+FREE_HOST_SCHEMES = {
+    "json", "jsons", "form", "forms", "xml", "xmls", "apprise", "apprises", "ntfy", "ntfys", "gotify", "gotifys",
+    "mailto", "mailtos", "matrix", "matrixs", "mmost", "mmosts", "rocket", "rockets", "nctalk", "nctalks",
+}  # fmt: skip
+
+
+class Unreachable(Exception):
+    """A channel the guard refuses: retrying cannot help."""
+
+
+def _guard(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in FREE_HOST_SCHEMES:
+        return
+    try:
+        port = parts.port or (443 if parts.scheme.lower().endswith("s") else 80)
+        resolve_and_check(parts.hostname or "", port)
+    except (Refused, ValueError) as error:
+        raise Unreachable(str(error) or "The apprise URL has no valid host.") from None
+
+
 def _send_apprise(url: str, title: str, body: str) -> str:
     """ "" when sent, else what apprise said (its log, masked by the caller)."""
+    _guard(url)
     sender = apprise.Apprise()
     if not sender.add(url):
         return "The credential's secret is not an apprise URL apprise knows."
@@ -297,7 +323,10 @@ def notification_send(*, notification_id: int, execution_id: int, event: str, st
             error = f"{type(problem).__name__}: {problem}"
     else:
         attempt.recipients = f"credential {notification.credential.name}"
-        error = "The credential's secret cannot be decrypted." if not url else _send_apprise(url, title, body)
+        try:
+            error = "The credential's secret cannot be decrypted." if not url else _send_apprise(url, title, body)
+        except Unreachable as refused:
+            error, number = str(refused), len(BACKOFF_SECONDS) + 1  # refused by the guard: no retry
     if not error:
         attempt.status = AttemptStatus.SENT
     elif number <= len(BACKOFF_SECONDS):

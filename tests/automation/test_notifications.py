@@ -105,6 +105,8 @@ def receiver():
 @pytest.fixture(autouse=True)
 def quiet_queue(settings):
     settings.RUNBOOKS_BASE_URL = BASE_URL
+    # The receivers listen on loopback, which the SSRF guard refuses unless an administrator allows it.
+    settings.RUNBOOKS_HTTP_ALLOWLIST = ["127.0.0.1"]
     queue = django_rq.get_queue("default")
     queue.empty()
     yield queue
@@ -287,3 +289,20 @@ def test_a_deleted_notification_sends_nothing(cast, make_runbook, sink, quiet_qu
     Notification.objects.filter(pk=notification.pk).delete()
     SimpleWorker([quiet_queue], connection=quiet_queue.connection).work(burst=True)
     assert sink.messages == [] and not NotificationAttempt.objects.exists()
+
+
+def test_an_apprise_url_to_a_private_address_is_refused_like_an_api_call_step(cast, make_runbook, receiver, settings,
+                                                                              quiet_queue,
+                                                                              django_capture_on_commit_callbacks):  # fmt: skip
+    settings.RUNBOOKS_HTTP_ALLOWLIST = []
+    endpoint = receiver()
+    credential = credential_create(user=cast.editor, name="inside", kind="secret",
+                                   secret=f"json://127.0.0.1:{endpoint.port}/admin")  # fmt: skip
+    runbook = make_runbook(cast.owner, FAILING)
+    notification_create(runbook=runbook, user=cast.editor,
+                        data={"events": ["failed"], "channel": "apprise", "target": str(credential.pk)})  # fmt: skip
+    run(execution_start(runbook=runbook, user=cast.runner), django_capture_on_commit_callbacks)
+    work(quiet_queue, until=lambda: NotificationAttempt.objects.exists())
+    (attempt,) = NotificationAttempt.objects.all()
+    assert attempt.status == AttemptStatus.GAVE_UP and "RUNBOOKS_HTTP_ALLOWLIST" in attempt.error
+    assert endpoint.requests == []
