@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 
 from apps.executions.ansi import ansi_to_html
 from apps.executions.models import Execution, OutputChunk, StepRun
+from apps.executions.selectors import execution_queue_position
 
 
 def _duration(step: StepRun) -> str:
@@ -62,4 +63,6 @@ def state_context(execution: Execution, steps: list[StepRun]) -> dict:
         "duration": duration_of(execution.started_at, execution.finished_at),
         "step_states": [{"step": step, "duration": _duration(step)} for step in steps],
         "progress": progress_of(steps),
+        # A queued run's place in the queue, so each frame updates the header's "Waiting for a free slot".
+        "queue_position": execution_queue_position(execution),
     }

@@ -18,7 +18,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from apps.core.errors import Conflict
 from apps.executions.forms import HistoryFilterForm
 from apps.executions.models import Execution
-from apps.executions.selectors import execution_for_user, execution_steps, executions_visible_to
+from apps.executions.selectors import (
+    execution_for_user,
+    execution_queue_position,
+    execution_steps,
+    executions_visible_to,
+)
 from apps.executions.services import execution_cancel
 from apps.runbooks.roles import RUN, VIEW
 from apps.runbooks.selectors import runbook_for_user, runbooks_visible_to
@@ -134,6 +139,7 @@ def _detail_context(request, execution: Execution) -> dict:
         "steps": _step_views(execution),
         "duration": duration_of(execution.started_at, execution.finished_at),
         "can_cancel": may_cancel(request.user, execution),
+        "queue_position": execution_queue_position(execution),
         "nav": "executions",
     }
 

@@ -1,0 +1,45 @@
+"""A run waiting for a free slot says so in its header, with its place in the queue: on the page and
+in the live frame that re-renders the header. The queued state is real: runs started through the
+service and left in the queue (no worker takes them here)."""
+
+import pytest
+
+from apps.executions.consumers import state_frame_for
+from apps.executions.models import Execution, ExecutionStatus
+from apps.executions.selectors import execution_steps
+from apps.executions.services import execution_start
+from tests.executions.conftest import command
+
+pytestmark = pytest.mark.django_db
+
+
+def _queued(cast, make_runbook, count: int) -> list[Execution]:
+    runbook = make_runbook(cast.owner, [command("nap", "sleep 1")], title="Queued")
+    return [execution_start(runbook=runbook, user=cast.runner) for _ in range(count)]
+
+
+def test_a_queued_run_page_shows_its_position_in_the_queue(cast, make_runbook, client_for, settings):
+    settings.RUNBOOKS_MAX_RUNNING_PER_RUNBOOK = 1
+    first, second, third = _queued(cast, make_runbook, 3)
+    # The first one took the runbook's only slot; the others wait behind it.
+    Execution.objects.filter(pk=first.pk).update(status=ExecutionStatus.RUNNING)
+    page = client_for(cast.viewer).get(f"/executions/{third.pk}/").content.decode()
+    assert "Waiting for a free slot — position 2 in the queue" in page
+    assert "1 of this runbook" in page
+    page = client_for(cast.viewer).get(f"/executions/{second.pk}/").content.decode()
+    assert "Waiting for a free slot — position 1 in the queue" in page
+
+
+def test_the_live_header_frame_moves_the_position_up_and_drops_it_once_running(cast, make_runbook):
+    first, second = _queued(cast, make_runbook, 2)
+
+    def frame(execution) -> str:
+        execution = Execution.objects.get(pk=execution.pk)
+        return state_frame_for(cast.viewer, execution, execution_steps(execution))
+
+    assert "position 2 in the queue" in frame(second)
+    Execution.objects.filter(pk=first.pk).update(status=ExecutionStatus.RUNNING)
+    assert "position 1 in the queue" in frame(second)
+    Execution.objects.filter(pk=second.pk).update(status=ExecutionStatus.RUNNING)
+    assert "Waiting for a free slot" not in frame(second)
+    assert "Waiting for a free slot" not in frame(first)
