@@ -6,6 +6,7 @@ these tests skip, and RUNBOOKS_REQUIRE_GVISOR=1 turns that skip into a failure.
 """
 
 import os
+import time
 
 import pytest
 
@@ -132,3 +133,55 @@ def test_warm_spares_are_kept_apart_per_runtime():
     runc = ContainerSpec(image="img", script="", runtime="runc")
     runsc = ContainerSpec(image="img", script="", runtime="runsc")
     assert spec_key(runc) != spec_key(runsc)
+
+
+def test_a_runc_spare_is_never_used_for_a_runsc_step(cast, make_runbook, environment, gvisor, docker_engine, settings):
+    from apps.executions.warm import WARM_LABEL, owner_id, pool
+
+    settings.RUNBOOKS_WARM_CONTAINERS = 1
+    pool.shutdown()
+    try:
+        runbook = make_runbook(cast.owner, [command("probe", "cat /proc/version")])
+        assert run_now(execution_start(runbook=runbook, user=cast.runner)).status == "succeeded"
+        deadline = time.monotonic() + 30
+        with pool.lock:  # the runc spare starts in the background: wait on the pool's own condition
+            while not any(pool.spares.values()):
+                assert time.monotonic() < deadline, "no runc spare was started"
+                pool.changed.wait(deadline - time.monotonic())
+        labels = [f"{WARM_LABEL}={owner_id()}", f"{INSTANCE_LABEL}={instance_id()}"]
+        (runc_spare,) = docker_engine.containers.list(filters={"label": labels})
+        assert runc_spare.attrs["HostConfig"]["Runtime"] == "runc"
+
+        _under(environment, "runsc")
+        execution = run_now(execution_start(runbook=runbook, user=cast.runner))
+        assert execution.status == "succeeded", execution.error
+        step = execution.steps.get()
+        assert output_of(step).strip() == GVISOR_PROC_VERSION
+        assert step.container_id != runc_spare.id
+        runc_spare.reload()
+        assert runc_spare.status == "running"  # still waiting for a runc step
+    finally:
+        pool.shutdown()
+
+
+def test_saving_an_environment_checks_the_runtime_against_the_engine(cast, api_for, gvisor, monkeypatch):
+    api = api_for(cast.staff)
+    created = api.post(
+        "/api/v1/environments/", {"name": "walled", "image": "alpine", "runtime": "runsc"}, format="json"
+    )
+    assert created.status_code == 201, created.json()
+    assert created.json()["runtime"] == "runsc"
+
+    unknown = api.post("/api/v1/environments/", {"name": "kata", "image": "alpine", "runtime": "kata"}, format="json")
+    assert unknown.status_code == 400
+    assert "runtime" in unknown.json()
+
+    # An engine without runsc cannot be had next to one with it: its answer is stood in for.
+    monkeypatch.setattr("apps.executions.docker_runner.engine_runtimes", lambda client=None: {"runc"})
+    lacking = api.post(
+        "/api/v1/environments/", {"name": "walled-2", "image": "alpine", "runtime": "runsc"}, format="json"
+    )
+    assert lacking.status_code == 400
+    message = " ".join(map(str, lacking.json()["runtime"]))
+    assert "no “runsc” runtime" in message and "daemon.json" in message
+    assert not ExecutionEnvironment.objects.filter(name="walled-2").exists()
