@@ -107,8 +107,10 @@ def _environment_snapshot(snapshot: dict) -> dict:
         image = environment.built_image
     if not image:
         if environment.dockerfile:
-            state = environment.get_build_status_display().lower()
-            message = f"The environment “{environment.name}” has no usable image: its Dockerfile is {state}."
+            state = {"failed": "failed to build", "building": "is still building"}.get(
+                environment.build_status, "has not been built yet"
+            )
+            message = f"The environment “{environment.name}” has no usable image: its Dockerfile {state}."
         else:
             message = f"The environment “{environment.name}” has no image."
         raise InvalidInput({"environment": [message]})

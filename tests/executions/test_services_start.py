@@ -134,17 +134,25 @@ def test_without_any_environment_it_says_so(cast, make_runbook):
     assert not Execution.objects.exists()
 
 
-def test_an_unbuilt_dockerfile_environment_is_refused_with_its_state(cast, make_runbook, environment):
+@pytest.mark.parametrize(
+    ("build_status", "state"),
+    [("failed", "failed to build"), ("building", "is still building"), ("none", "has not been built yet")],
+)
+def test_an_unbuilt_dockerfile_environment_is_refused_with_its_state(
+    cast, make_runbook, environment, build_status, state
+):
+    # The runbook chose the environment while it worked; its build broke (or restarted) since.
+    runbook = make_runbook(cast.owner, [command("one", "true")])
     environment.image = ""
     environment.dockerfile = "FROM scratch"
-    environment.build_status = "failed"
+    environment.build_status = build_status
     environment.save()
-    runbook = make_runbook(cast.owner, [command("one", "true")])
     with pytest.raises(InvalidInput) as error:
         execution_start(runbook=runbook, user=cast.owner)
     assert error.value.errors["environment"] == [
-        "The environment “busybox” has no usable image: its Dockerfile is failed."
+        f"The environment “busybox” has no usable image: its Dockerfile {state}."
     ]
+    assert not Execution.objects.exists()
 
 
 def test_a_built_dockerfile_environment_runs_its_built_image(cast, make_runbook, environment):
