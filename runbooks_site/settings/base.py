@@ -243,3 +243,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Notifications (apps.automation.notifications). Their links must be absolute: the address people
+# reach this site at. Mail goes through EMAIL_URL (django-environ: smtp://user:password@host:587 with
+# `+tls`, smtps://…, consolemail://); DEFAULT_FROM_EMAIL is the sender.
+RUNBOOKS_BASE_URL = env.str("RUNBOOKS_BASE_URL", default="http://localhost:8000")
+vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="runbooks@localhost")
