@@ -34,7 +34,7 @@ from django.template.loader import render_to_string
 
 from apps.executions import fragments
 from apps.executions.models import OutputChunk
-from apps.executions.selectors import execution_for_user, execution_steps
+from apps.executions.selectors import execution_for_user, execution_queue_position, execution_steps
 from apps.executions.streaming import execution_group, user_group
 from apps.executions.views import may_cancel
 from apps.runbooks.roles import EDIT, RUN, VIEW
@@ -256,6 +256,8 @@ class ExecutionConsumer(AsyncWebsocketConsumer):
             execution.status,
             execution.error,
             execution.cancel_requested_at,
+            # A queued run's place moves as other runs start: the periodic check sends the new header.
+            tuple(sorted((execution_queue_position(execution) or {}).items())),
             tuple(
                 (step.pk, step.status, step.exit_code, step.error, step.output_truncated, step.finished_at, step.result)
                 for step in steps

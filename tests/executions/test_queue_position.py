@@ -43,3 +43,41 @@ def test_the_live_header_frame_moves_the_position_up_and_drops_it_once_running(c
     Execution.objects.filter(pk=second.pk).update(status=ExecutionStatus.RUNNING)
     assert "Waiting for a free slot" not in frame(second)
     assert "Waiting for a free slot" not in frame(first)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_socket_sends_the_new_position_when_a_run_ahead_starts(cast, make_runbook, client_for, settings):
+    import uuid
+
+    from asgiref.sync import async_to_sync
+    from channels.testing import WebsocketCommunicator
+
+    from apps.core.redis_url import channel_layer_host
+    from runbooks_site.asgi import application
+    from tests.executions.test_consumer import frames_until, session_headers
+
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [channel_layer_host(settings.REDIS_URL)], "prefix": f"test-{uuid.uuid4().hex[:12]}"},
+        }
+    }
+    settings.RUNBOOKS_STREAM_RECHECK_SECONDS = 0.3
+    first, second = _queued(cast, make_runbook, 2)
+    headers = session_headers(client_for, cast.viewer)
+
+    async def scenario():
+        from asgiref.sync import sync_to_async
+
+        socket = WebsocketCommunicator(application, f"/ws/executions/{second.pk}/", headers=headers)
+        connected, _ = await socket.connect()
+        assert connected
+        texts, _ = await frames_until(socket, lambda text: "position 2 in the queue" in text)
+        assert "position 2 in the queue" in "".join(texts)
+        # The run ahead takes its slot: nothing happened to this run, yet its header moves up.
+        await sync_to_async(Execution.objects.filter(pk=first.pk).update)(status=ExecutionStatus.RUNNING)
+        texts, _ = await frames_until(socket, lambda text: "position 1 in the queue" in text)
+        assert "position 1 in the queue" in "".join(texts)
+        await socket.disconnect()
+
+    async_to_sync(scenario)()
