@@ -153,6 +153,8 @@ def test_a_flushed_redis_loses_no_queued_run_and_no_timer(cast, make_runbook, st
     Execution.objects.filter(pk__in=[e.pk for e in queued]).update(created_at=timezone.now() - timedelta(minutes=1))
 
     start_worker(2)
+    # On a loaded machine the new worker may come up after the timer's due time: then it resumes at once.
+    listening_at = timezone.now()
     finished = _finished(queued, 60)
     assert [execution.status for execution in finished] == ["succeeded"] * 3
     for execution in finished:
@@ -168,4 +170,4 @@ def test_a_flushed_redis_loses_no_queued_run_and_no_timer(cast, make_runbook, st
     assert resumed.status == "succeeded", resumed.error
     after = StepRun.objects.get(execution=timer_run, block_key="after")
     # At its due time: not before (the timer is not cut short), and not long after.
-    assert due - timedelta(seconds=1) <= after.started_at <= due + timedelta(seconds=10)
+    assert due - timedelta(seconds=1) <= after.started_at <= max(due, listening_at) + timedelta(seconds=10)
