@@ -49,12 +49,11 @@ def test_the_live_header_frame_moves_the_position_up_and_drops_it_once_running(c
 def test_the_socket_sends_the_new_position_when_a_run_ahead_starts(cast, make_runbook, client_for, settings):
     import uuid
 
-    from asgiref.sync import async_to_sync
     from channels.testing import WebsocketCommunicator
 
     from apps.core.redis_url import channel_layer_host
     from runbooks_site.asgi import application
-    from tests.executions.test_consumer import frames_until, session_headers
+    from tests.executions.test_consumer import frames_until, run, session_headers
 
     settings.CHANNEL_LAYERS = {
         "default": {
@@ -80,4 +79,4 @@ def test_the_socket_sends_the_new_position_when_a_run_ahead_starts(cast, make_ru
         assert "position 1 in the queue" in "".join(texts)
         await socket.disconnect()
 
-    async_to_sync(scenario)()
+    run(scenario)  # on a thread of its own: a browser test earlier in this process leaves a loop running

@@ -6,13 +6,22 @@ import io
 import os
 import socket
 import time
+import uuid
 
 import pytest
 
 from apps.executions.docker_runner import INSTANCE_LABEL, ContainerSpec, create_container, instance_id, shared_client
 from apps.executions.models import StepRun
 from apps.executions.services import execution_start
-from apps.executions.warm import EXPIRES_LABEL, WARM_LABEL, owner_gone, owner_id, pool, reap_warm_containers
+from apps.executions.warm import (
+    CLAIMED_PREFIX,
+    EXPIRES_LABEL,
+    WARM_LABEL,
+    owner_gone,
+    owner_id,
+    pool,
+    reap_warm_containers,
+)
 from tests.executions.conftest import IMAGE, command, output_of, run_now
 
 pytestmark = pytest.mark.django_db
@@ -141,10 +150,11 @@ def test_with_the_pool_off_no_spare_is_started(cast, make_runbook, docker_engine
 # --- the reaper -------------------------------------------------------------------------------
 
 
-def foreign_spare(owner: str, expires_in: float):
+def foreign_spare(owner: str, expires_in: float, *, claimed: bool = False):
     spec = ContainerSpec(image=IMAGE, script="")
     labels = {INSTANCE_LABEL: instance_id(), WARM_LABEL: owner, EXPIRES_LABEL: str(int(time.time() + expires_in))}
-    container = create_container(shared_client(), spec, labels)
+    name = f"{CLAIMED_PREFIX}{uuid.uuid4().hex[:16]}" if claimed else None
+    container = create_container(shared_client(), spec, labels, name=name)
     container.start()
     return container
 
@@ -165,7 +175,11 @@ def test_the_reaper_removes_spares_nobody_will_use_and_keeps_the_others(cast, ma
         "dead owner": foreign_spare(dead_owner(), 3600),
         "expired": foreign_spare(alive_elsewhere, -1),
         "live owner": foreign_spare(alive_elsewhere, 3600),
-        "claimed, running": foreign_spare(dead_owner(), -1),
+        # Claimed (renamed) by a live process of another host, as a step takes a spare; expired. Only
+        # this installation's database knows a step holds it, and other installations' reapers on this
+        # engine (other tests' workers) must leave it alone too: they do, as it is claimed and its
+        # owner is not gone.
+        "claimed, running": foreign_spare(alive_elsewhere, -1, claimed=True),
         "claimed, finished": foreign_spare(alive_elsewhere, 3600),
     }
     execution, step = run_block(cast, make_runbook, "true")

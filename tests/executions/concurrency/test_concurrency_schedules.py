@@ -31,7 +31,10 @@ def test_a_due_schedule_fires_once_from_the_reaper_process_of_a_pool(cast, make_
 
     worker = start_worker(3)
     fire = wait_for(
-        lambda: ScheduleFire.objects.filter(schedule=schedule, outcome=ScheduleFireOutcome.STARTED).first(),
+        # The fire is claimed (outcome started) before its run is created and linked: wait for the link.
+        lambda: ScheduleFire.objects.filter(
+            schedule=schedule, outcome=ScheduleFireOutcome.STARTED, execution__isnull=False
+        ).first(),
         90,  # the reaper starts after the workers register; a loaded 2-core machine takes its time
         "the schedule to fire",
     )
