@@ -197,6 +197,38 @@ def sentinel_world(cast, client_for, api_for, caplog):
     return {"credentials": [ui_credential, api_credential], "failures": failures}
 
 
+def _crawl(cast, forbidden: set[str]) -> tuple[dict[tuple[str, str], int], list[tuple[str, str]]]:
+    """GET every concrete route as owner, staff and admin (pages also as htmx): the statuses and the leaks."""
+    clients = {}
+    for name in ("owner", "staff", "admin"):
+        # Errors become 500 responses to check, not exceptions that stop the crawl.
+        clients[name] = Client(raise_request_exception=False)
+        clients[name].force_login(getattr(cast, name))
+    statuses: dict[tuple[str, str], int] = {}
+    problems = []
+    paths = list(concrete_paths(id_pools()))
+    assert len(paths) > 50
+    for _template, path in [*paths, ("(no route)", "/no/such/page/")]:
+        htmx_variants = [False] if path.startswith(("/admin/", "/api/")) else [False, True]
+        for user, client in clients.items():
+            for htmx in htmx_variants:
+                response = client.get(path, HTTP_HX_REQUEST="true") if htmx else client.get(path)
+                statuses[(path, user)] = response.status_code
+                for spelling in leaks(body_of(response), forbidden):
+                    problems.append((f"GET {path} as {user}{' (htmx)' if htmx else ''}", spelling))
+    return statuses, problems
+
+
+def _stored_leaks() -> list[tuple[str, str]]:
+    problems = []
+    for table, values in text_columns_everywhere().items():
+        for value in values:
+            problems += [(f"table {table}", spelling) for spelling in leaks(value, forbidden_spellings(SENTINEL))]
+            if "historical" in table and "gAAAAA" in value:
+                problems.append((f"table {table}", "ciphertext"))
+    return problems
+
+
 def test_the_sentinel_never_leaves_the_store(sentinel_world, cast, caplog):
     caplog.set_level(logging.DEBUG)
     forbidden = forbidden_spellings(SENTINEL)
@@ -208,33 +240,14 @@ def test_the_sentinel_never_leaves_the_store(sentinel_world, cast, caplog):
         assert response.status_code == 400 or (response.status_code == 200 and b"errorlist" in response.content)
         problems += [("failed save", spelling) for spelling in leaks(body_of(response), forbidden)]
 
-    clients = {}
-    for name in ("owner", "staff", "admin"):
-        # Errors become 500 responses to check, not exceptions that stop the crawl.
-        clients[name] = Client(raise_request_exception=False)
-        clients[name].force_login(getattr(cast, name))
-    statuses: dict[tuple[str, str], int] = {}
-    paths = list(concrete_paths(id_pools()))
-    assert len(paths) > 50
-    for _template, path in [*paths, ("(no route)", "/no/such/page/")]:
-        htmx_variants = [False] if path.startswith(("/admin/", "/api/")) else [False, True]
-        for user, client in clients.items():
-            for htmx in htmx_variants:
-                response = client.get(path, HTTP_HX_REQUEST="true") if htmx else client.get(path)
-                statuses[(path, user)] = response.status_code
-                for spelling in leaks(body_of(response), forbidden):
-                    problems.append((f"GET {path} as {user}{' (htmx)' if htmx else ''}", spelling))
+    statuses, crawl_problems = _crawl(cast, forbidden)
+    problems += crawl_problems
 
     for record in [*caplog.get_records("setup"), *caplog.records]:
         text = logging.Formatter("%(name)s %(message)s").format(record)
         problems += [(f"log {record.name}", spelling) for spelling in leaks(text, forbidden)]
 
-    for table, values in text_columns_everywhere().items():
-        for value in values:
-            problems += [(f"table {table}", spelling) for spelling in leaks(value, forbidden_spellings(SENTINEL))]
-            if "historical" in table and "gAAAAA" in value:
-                problems.append((f"table {table}", "ciphertext"))
-
+    problems += _stored_leaks()
     assert problems == []
     # The crawl really reached the pages that matter (else the checks above prove nothing).
     for credential in sentinel_world["credentials"]:
