@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.blocks.kinds import HEADER_NAME_RE
+from apps.blocks.fields import HEADER_NAME_RE
 from apps.core.schema import RequestBody
 from apps.credentials.models import MAX_SECRET_LENGTH, MIN_SECRET_LENGTH, Credential, CredentialKind
 from apps.credentials.services import NAME_RE

@@ -11,7 +11,7 @@ from django.views.decorators.debug import sensitive_variables
 from guardian.core import ObjectPermissionChecker
 
 from apps.audit.services import audit_record
-from apps.blocks.kinds import HEADER_NAME_RE
+from apps.blocks.fields import HEADER_NAME_RE
 from apps.core.errors import Conflict, InvalidInput
 from apps.core.object_roles import principal_label
 from apps.credentials.fields import Sealed, rotate_token

@@ -11,7 +11,7 @@ import json
 import psutil
 import pytest
 
-from apps.blocks.executors.limits import MAX_VALUE_CHARS
+from apps.blocks.executors.limits.budget import MAX_VALUE_CHARS
 from apps.blocks.executors.templating import (
     RenderError,
     compile_expression,

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from django.utils.module_loading import import_string
+
 
 class OutputSink(Protocol):
     """Where an executor writes output: masked, capped, stored as numbered chunks, published live."""
@@ -77,6 +79,4 @@ EXECUTOR_PATHS = {
 
 
 def executor_for(kind: str) -> Executor:
-    from django.utils.module_loading import import_string
-
     return import_string(EXECUTOR_PATHS[kind])

@@ -26,7 +26,8 @@ from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.utils import missing
 from markupsafe import Markup
 
-from apps.blocks.executors.limits import BoundedSandbox, LimitExceeded, budgeted, checked
+from apps.blocks.executors.limits.budget import LimitExceeded, budgeted, checked
+from apps.blocks.executors.limits.sandbox import BoundedSandbox
 
 IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -80,7 +81,7 @@ class PathUndefined(StrictUndefined):
 
 
 class RunbookSandbox(BoundedSandbox):
-    """The bounded immutable sandbox (apps.blocks.executors.limits) over a run's data."""
+    """The bounded immutable sandbox (apps.blocks.executors.limits.sandbox) over a run's data."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         # Run data wins over dict methods: `steps.x.result.values` is the step's published values,
