@@ -98,41 +98,34 @@ def secret_header_problem(secret: str, kind: str) -> str | None:
     return None
 
 
-@sensitive_variables()
-def credential_clean(data: dict, *, current: Credential | None) -> dict:
-    """Validate every field first, so a bad one leaves nothing half-saved. Writes nothing."""
-    unknown = set(data) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise InvalidInput({name: ["Unknown field."] for name in sorted(unknown)})
-    errors: dict[str, list[str]] = {}
-    cleaned: dict = {}
+def _clean_name(value, *, current: Credential | None, errors: dict) -> str:
+    name = _text(value, "name", limit=100, errors=errors)
+    if "name" in errors:
+        return name
+    if not name:
+        errors["name"] = ["A name is required."]
+    elif not NAME_RE.match(name):
+        errors["name"] = ["Use letters, digits, “-”, “_” and “.” only, starting with a letter or digit."]
+    else:
+        clash = Credential.objects.filter(name__iexact=name)
+        if current is not None:
+            clash = clash.exclude(pk=current.pk)
+        if clash.exists():
+            errors["name"] = [f"A credential named “{name}” already exists (names ignore case)."]
+    return name
 
-    def pick(field, default=""):
-        return data[field] if field in data else (getattr(current, field) if current else default)
 
-    name = _text(pick("name"), "name", limit=100, errors=errors)
-    if "name" not in errors:
-        if not name:
-            errors["name"] = ["A name is required."]
-        elif not NAME_RE.match(name):
-            errors["name"] = ["Use letters, digits, “-”, “_” and “.” only, starting with a letter or digit."]
-        else:
-            clash = Credential.objects.filter(name__iexact=name)
-            if current is not None:
-                clash = clash.exclude(pk=current.pk)
-            if clash.exists():
-                errors["name"] = [f"A credential named “{name}” already exists (names ignore case)."]
-    cleaned["name"] = name
-
-    kind = pick("kind")
+def _check_kind(kind, errors: dict) -> None:
     if kind in (None, ""):
         errors["kind"] = [f"Choose a kind: {', '.join(CredentialKind.values)}."]
     elif kind not in CredentialKind.values:
         errors["kind"] = [f"Unknown kind “{kind}”. Choose one of: {', '.join(CredentialKind.values)}."]
-    cleaned["kind"] = kind
 
-    username = _text(pick("username"), "username", limit=200, errors=errors)
-    header_name = _text(pick("header_name"), "header_name", limit=100, errors=errors)
+
+def _clean_kind_fields(kind: str, *, username, header_name, errors: dict) -> dict:
+    """The username (basic auth) and header name (header kind) the kind needs, others blanked."""
+    username = _text(username, "username", limit=200, errors=errors)
+    header_name = _text(header_name, "header_name", limit=100, errors=errors)
     if kind == CredentialKind.BASIC and not username and "username" not in errors:
         errors["username"] = ["Basic auth needs a username."]
     if kind == CredentialKind.HEADER and "header_name" not in errors:
@@ -143,8 +136,27 @@ def credential_clean(data: dict, *, current: Credential | None) -> dict:
     if username and any(char in username for char in "\r\n\0:"):
         errors["username"] = ["The username may not contain “:” or line breaks."]
     # Fields that do not belong to the kind are dropped rather than kept around unseen.
-    cleaned["username"] = username if kind == CredentialKind.BASIC else ""
-    cleaned["header_name"] = header_name if kind == CredentialKind.HEADER else ""
+    return {
+        "username": username if kind == CredentialKind.BASIC else "",
+        "header_name": header_name if kind == CredentialKind.HEADER else "",
+    }
+
+
+@sensitive_variables()
+def credential_clean(data: dict, *, current: Credential | None) -> dict:
+    """Validate every field first, so a bad one leaves nothing half-saved. Writes nothing."""
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput({name: ["Unknown field."] for name in sorted(unknown)})
+    errors: dict[str, list[str]] = {}
+
+    def pick(field, default=""):
+        return data[field] if field in data else (getattr(current, field) if current else default)
+
+    kind = pick("kind")
+    cleaned: dict = {"name": _clean_name(pick("name"), current=current, errors=errors), "kind": kind}
+    _check_kind(kind, errors)
+    cleaned.update(_clean_kind_fields(kind, username=pick("username"), header_name=pick("header_name"), errors=errors))
     cleaned["description"] = _text(pick("description"), "description", limit=2000, errors=errors)
 
     secret = data.get("secret")
