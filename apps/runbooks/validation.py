@@ -72,6 +72,57 @@ def clean_tags(tags) -> list[str]:
     return cleaned
 
 
+PARAMETER_FIELDS = frozenset({"name", "label", "default", "required", "choices"})
+
+
+def _clean_choices(choices, default, problems: dict) -> list | None:
+    if choices is None:
+        return None
+    if not isinstance(choices, list) or not all(isinstance(choice, str) and choice for choice in choices):
+        problems["choices"] = ["Choices must be a list of non-empty text values, or null."]
+    elif any(text_problem(choice) for choice in choices):
+        problems["choices"] = [next(filter(None, map(text_problem, choices)))]
+    elif not choices:
+        return None
+    elif default not in (None, "") and default not in choices:
+        problems["default"] = ["The default must be one of the choices."]
+    return choices
+
+
+def _clean_parameter(parameter: dict, seen: set[str]) -> tuple[dict, dict[str, list[str]]]:
+    """One parameter cleaned, and its problems by field; `seen` collects the names so far (upper case)."""
+    problems = {name: ["Unknown field for a parameter."] for name in sorted(set(parameter) - PARAMETER_FIELDS)}
+    name = parameter.get("name")
+    if not isinstance(name, str) or not PARAMETER_NAME_RE.match(name):
+        problems["name"] = ["Use letters, digits and _ (not starting with a digit), at most 64."]
+    elif name.upper() in seen:
+        problems["name"] = [f"“{name}” is already a parameter (names ignore case)."]
+    else:
+        seen.add(name.upper())
+    label = parameter.get("label") or name or ""
+    if not isinstance(label, str) or len(label) > 200:
+        problems["label"] = ["The label must be text under 200 characters."]
+    elif text_problem(label):
+        problems["label"] = [text_problem(label)]
+    default = parameter.get("default")
+    if default is not None and not isinstance(default, str):
+        problems["default"] = ["The default must be text."]
+    elif default and text_problem(default):
+        problems["default"] = [text_problem(default)]
+    required = parameter.get("required", False)
+    if not isinstance(required, bool):
+        problems["required"] = ["Required must be true or false."]
+    choices = _clean_choices(parameter.get("choices"), default, problems)
+    cleaned = {
+        "name": name,
+        "label": label,
+        "default": default if default != "" else None,
+        "required": required,
+        "choices": choices,
+    }
+    return cleaned, problems
+
+
 def clean_parameters(parameters) -> list[dict]:
     if parameters is None:
         return []
@@ -81,53 +132,12 @@ def clean_parameters(parameters) -> list[dict]:
         raise InvalidInput({"parameters": [f"At most {MAX_PARAMETERS} parameters."]})
     cleaned, errors, seen = [], [], set()
     for parameter in parameters:
-        problems: dict[str, list[str]] = {}
         if not isinstance(parameter, dict):
             errors.append({"non_field_errors": ["Each parameter must be an object."]})
             continue
-        unknown = set(parameter) - {"name", "label", "default", "required", "choices"}
-        for name in sorted(unknown):
-            problems[name] = ["Unknown field for a parameter."]
-        name = parameter.get("name")
-        if not isinstance(name, str) or not PARAMETER_NAME_RE.match(name):
-            problems["name"] = ["Use letters, digits and _ (not starting with a digit), at most 64."]
-        elif name.upper() in seen:
-            problems["name"] = [f"“{name}” is already a parameter (names ignore case)."]
-        else:
-            seen.add(name.upper())
-        label = parameter.get("label") or name or ""
-        if not isinstance(label, str) or len(label) > 200:
-            problems["label"] = ["The label must be text under 200 characters."]
-        elif text_problem(label):
-            problems["label"] = [text_problem(label)]
-        default = parameter.get("default")
-        if default is not None and not isinstance(default, str):
-            problems["default"] = ["The default must be text."]
-        elif default and text_problem(default):
-            problems["default"] = [text_problem(default)]
-        required = parameter.get("required", False)
-        if not isinstance(required, bool):
-            problems["required"] = ["Required must be true or false."]
-        choices = parameter.get("choices")
-        if choices is not None:
-            if not isinstance(choices, list) or not all(isinstance(choice, str) and choice for choice in choices):
-                problems["choices"] = ["Choices must be a list of non-empty text values, or null."]
-            elif any(text_problem(choice) for choice in choices):
-                problems["choices"] = [next(filter(None, map(text_problem, choices)))]
-            elif not choices:
-                choices = None
-            elif default not in (None, "") and default not in choices:
-                problems["default"] = ["The default must be one of the choices."]
+        parameter_cleaned, problems = _clean_parameter(parameter, seen)
         errors.append(problems)
-        cleaned.append(
-            {
-                "name": name,
-                "label": label,
-                "default": default if default != "" else None,
-                "required": required,
-                "choices": choices,
-            }
-        )
+        cleaned.append(parameter_cleaned)
     if any(errors):
         raise InvalidInput({"parameters": errors})
     return cleaned

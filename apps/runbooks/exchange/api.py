@@ -19,7 +19,7 @@ from rest_framework.response import Response
 
 from apps.core.errors import InvalidInput
 from apps.runbooks.api import runbook_api_queryset
-from apps.runbooks.exchange.format import Problem
+from apps.runbooks.exchange.format.schema import Problem
 from apps.runbooks.exchange.services import (
     DRAFT,
     ImportTooLarge,

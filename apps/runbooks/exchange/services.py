@@ -21,7 +21,9 @@ from apps.credentials.models import Credential
 from apps.credentials.selectors import credential_ids_of_config, credentials_visible_to
 from apps.executions.models import ExecutionEnvironment
 from apps.runbooks.diffing import SnapshotDiff, snapshot_diff
-from apps.runbooks.exchange.format import FormatError, ParsedFile, Problem, parse, render
+from apps.runbooks.exchange.format.parse import parse
+from apps.runbooks.exchange.format.render import render
+from apps.runbooks.exchange.format.schema import FormatError, ParsedFile, Problem
 from apps.runbooks.models import Runbook, RunbookVersion
 from apps.runbooks.roles import EDIT
 from apps.runbooks.services import runbook_create, runbook_update

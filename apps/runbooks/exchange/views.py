@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.core.errors import InvalidInput, StaleRevision
-from apps.runbooks.exchange.format import Problem
+from apps.runbooks.exchange.format.schema import Problem
 from apps.runbooks.exchange.services import (
     DRAFT,
     ImportTooLarge,

@@ -7,7 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apps.runbooks.exchange.format import FormatError, parse, render
+from apps.runbooks.exchange.format.parse import parse
+from apps.runbooks.exchange.format.render import render
+from apps.runbooks.exchange.format.schema import FormatError
 from tests.runbooks.exchange import strategies
 
 RUNBOOK_UUID = uuid.UUID("6f1c2a4e-1d2b-4c3d-9e8f-0a1b2c3d4e5f")

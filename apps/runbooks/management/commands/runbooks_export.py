@@ -12,9 +12,34 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.runbooks.exchange.format import read_uuid
+from apps.runbooks.exchange.format.parse import read_uuid
 from apps.runbooks.exchange.services import runbook_export, runbook_file_name
 from apps.runbooks.selectors import runbooks_visible_to
+
+
+def _selected(visible: list, wanted: list[str]) -> tuple[list, list[str]]:
+    """(the runbooks `wanted` names by id or uuid, in its order; the keys that name none), or all visible."""
+    if not wanted:
+        return visible, []
+    by_key = {str(runbook.pk): runbook for runbook in visible} | {str(r.uuid): r for r in visible}
+    runbooks, missing = [], []
+    for key in wanted:
+        runbook = by_key.get(key.lower())
+        if runbook is None:
+            missing.append(key)
+        elif runbook not in runbooks:
+            runbooks.append(runbook)
+    return runbooks, missing
+
+
+def _files_by_uuid(target: Path) -> dict:
+    """The Markdown files already in `target` by the runbook uuid their front matter names (first wins)."""
+    existing = {}
+    for path in sorted(target.glob("*.md")):
+        found = read_uuid(path.read_text(encoding="utf-8", errors="replace"))
+        if found is not None:
+            existing.setdefault(found, path)
+    return existing
 
 
 class Command(BaseCommand):
@@ -37,23 +62,8 @@ class Command(BaseCommand):
             raise CommandError(f"{target} is not a directory.", returncode=2)
         target.mkdir(parents=True, exist_ok=True)
 
-        visible = runbooks_visible_to(user)
-        runbooks, missing = list(visible.order_by("pk")), []
-        if wanted:
-            by_key = {str(runbook.pk): runbook for runbook in runbooks} | {str(r.uuid): r for r in runbooks}
-            runbooks = []
-            for key in wanted:
-                runbook = by_key.get(key.lower())
-                if runbook is None:
-                    missing.append(key)
-                elif runbook not in runbooks:
-                    runbooks.append(runbook)
-
-        existing = {}
-        for path in sorted(target.glob("*.md")):
-            found = read_uuid(path.read_text(encoding="utf-8", errors="replace"))
-            if found is not None:
-                existing.setdefault(found, path)
+        runbooks, missing = _selected(list(runbooks_visible_to(user).order_by("pk")), wanted)
+        existing = _files_by_uuid(target)
         for runbook in runbooks:
             text = runbook_export(runbook=runbook)
             path = existing.get(runbook.uuid) or target / runbook_file_name(runbook)
