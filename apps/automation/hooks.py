@@ -11,7 +11,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from apps.automation.services import REFUSED, hook_deliver
+from apps.automation.deliveries import REFUSED, hook_deliver
 
 MAX_HOOK_BYTES = getattr(settings, "RUNBOOKS_HOOK_MAX_BYTES", 1024 * 1024)
 

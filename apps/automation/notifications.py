@@ -13,6 +13,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import apprise
+import django_rq
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -143,6 +144,22 @@ def notification_delete(*, notification: Notification, user) -> None:
 # --- from the engine's event to jobs ------------------------------------------------------------
 
 
+# The RQ jobs that run dispatch and send, by dotted path: apps.automation.jobs imports this module.
+# The default queue, not the executions one: a slow mail server or webhook must never take a slot a
+# run could use.
+DISPATCH_JOB = "apps.automation.jobs.dispatch_notifications"
+SEND_JOB = "apps.automation.jobs.send_notification"
+QUEUE_NAME = "default"
+
+
+def _enqueue(job: str, *args, delay: timedelta | None = None) -> None:
+    queue = django_rq.get_queue(QUEUE_NAME)
+    if delay:
+        queue.enqueue_in(delay, job, *args, job_timeout=60)
+    else:
+        queue.enqueue(job, *args, job_timeout=60)
+
+
 def _event_name(event: str, gate: str) -> str | None:
     if event == "waiting":
         # Confirm gates and timers need no second person; only approvals are announced.
@@ -160,10 +177,8 @@ def on_execution_event(*, execution_id: int, event: str, gate: str = "", step_ke
         return
 
     def enqueue() -> None:
-        from apps.automation.jobs import enqueue_dispatch  # jobs imports this module
-
         try:
-            enqueue_dispatch(execution_id=execution_id, event=name, step_key=step_key)
+            _enqueue(DISPATCH_JOB, execution_id, name, step_key)
         except Exception:  # Redis down: the run goes on; the notification is lost and said so in the log.
             logger.exception("Could not queue the %s notification of execution %s", name, execution_id)
 
@@ -172,8 +187,6 @@ def on_execution_event(*, execution_id: int, event: str, gate: str = "", step_ke
 
 def notifications_dispatch(*, execution_id: int, event: str, step_key: str = "") -> list[int]:
     """One send job per subscription that wants this event; returns their notification ids."""
-    from apps.automation.jobs import enqueue_send  # jobs imports this module
-
     execution = Execution.objects.filter(pk=execution_id).first()
     if execution is None:
         return []
@@ -183,8 +196,7 @@ def notifications_dispatch(*, execution_id: int, event: str, step_key: str = "")
         if event in notification.events
     ]
     for notification_id in wanted:
-        enqueue_send(notification_id=notification_id, execution_id=execution_id, event=event, step_key=step_key,
-                     number=1)  # fmt: skip
+        _enqueue(SEND_JOB, notification_id, execution_id, event, step_key, 1)
     return wanted
 
 
@@ -284,8 +296,6 @@ def _send_apprise(url: str, title: str, body: str) -> str:
 
 def notification_send(*, notification_id: int, execution_id: int, event: str, step_key: str, number: int) -> str:
     """Try once; record the try; on failure queue the next after its backoff. Returns the status."""
-    from apps.automation.jobs import enqueue_send  # jobs imports this module
-
     notification = (
         Notification.objects.select_related("user", "group", "credential", "runbook").filter(pk=notification_id).first()
     )
@@ -336,6 +346,6 @@ def notification_send(*, notification_id: int, execution_id: int, event: str, st
     attempt.error = masker.mask(error)[:4000]
     attempt.save()
     if attempt.status == AttemptStatus.FAILED:
-        enqueue_send(notification_id=notification_id, execution_id=execution_id, event=event, step_key=step_key,
-                     number=number + 1, delay=timedelta(seconds=BACKOFF_SECONDS[number - 1]))  # fmt: skip
+        delay = timedelta(seconds=BACKOFF_SECONDS[number - 1])
+        _enqueue(SEND_JOB, notification_id, execution_id, event, step_key, number + 1, delay=delay)
     return attempt.status

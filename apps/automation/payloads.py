@@ -32,6 +32,56 @@ def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.strip().lower().encode("utf-8", "replace"), expected.encode("ascii"))
 
 
+class _BadTimestamp(Exception):
+    """A Grafana timestamp that is not a number or too far from now: the delivery is refused outright."""
+
+
+def _bearer(secret: str, headers) -> bool:
+    authorization = headers.get("Authorization", "")
+    return authorization[:7].lower() == "bearer " and hmac.compare_digest(
+        authorization[7:].strip().encode("utf-8", "replace"), secret.encode("utf-8")
+    )
+
+
+def _pagerduty(secret: str, headers, body: bytes) -> bool:
+    pagerduty = headers.get(PAGERDUTY_SIGNATURE_HEADER, "")
+    if not pagerduty:
+        return False
+    expected = _digest(secret, body)
+    # Several values while PagerDuty rotates its signing secret: any one valid is enough.
+    for value in pagerduty.split(",")[:MAX_SIGNATURES]:
+        scheme, _, signature = value.strip().partition("=")
+        if scheme == "v1" and _same(signature, expected):
+            return True
+    return False
+
+
+def _grafana(secret: str, headers, body: bytes, now: float | None) -> bool:
+    grafana = headers.get(GRAFANA_SIGNATURE_HEADER, "")
+    if not grafana:
+        return False
+    stamp = headers.get(GRAFANA_TIMESTAMP_HEADER, "")
+    if stamp:
+        try:
+            moment = int(stamp.strip())
+        except ValueError:
+            raise _BadTimestamp from None
+        if abs((now if now is not None else time.time()) - moment) > TIMESTAMP_TOLERANCE_SECONDS:
+            raise _BadTimestamp
+        message = stamp.strip().encode("ascii") + b":" + body
+    else:
+        message = body
+    return _same(grafana, _digest(secret, message))
+
+
+def _generic(secret: str, headers, body: bytes) -> bool:
+    generic = headers.get(GENERIC_SIGNATURE_HEADER, "")
+    if not generic:
+        return False
+    scheme, _, signature = generic.strip().partition("=")
+    return scheme == "sha256" and _same(signature, _digest(secret, body))
+
+
 def authenticated(*, secret: str, headers, body: bytes, now: float | None = None) -> bool:
     """True when the request carries the secret or a valid signature of the raw body made with it.
 
@@ -40,40 +90,15 @@ def authenticated(*, secret: str, headers, body: bytes, now: float | None = None
     """
     if not secret:
         return False
-    authorization = headers.get("Authorization", "")
-    if authorization[:7].lower() == "bearer " and hmac.compare_digest(
-        authorization[7:].strip().encode("utf-8", "replace"), secret.encode("utf-8")
-    ):
-        return True
-    pagerduty = headers.get(PAGERDUTY_SIGNATURE_HEADER, "")
-    if pagerduty:
-        expected = _digest(secret, body)
-        # Several values while PagerDuty rotates its signing secret: any one valid is enough.
-        for value in pagerduty.split(",")[:MAX_SIGNATURES]:
-            scheme, _, signature = value.strip().partition("=")
-            if scheme == "v1" and _same(signature, expected):
-                return True
-    grafana = headers.get(GRAFANA_SIGNATURE_HEADER, "")
-    if grafana:
-        stamp = headers.get(GRAFANA_TIMESTAMP_HEADER, "")
-        if stamp:
-            try:
-                moment = int(stamp.strip())
-            except ValueError:
-                return False
-            if abs((now if now is not None else time.time()) - moment) > TIMESTAMP_TOLERANCE_SECONDS:
-                return False
-            message = stamp.strip().encode("ascii") + b":" + body
-        else:
-            message = body
-        if _same(grafana, _digest(secret, message)):
-            return True
-    generic = headers.get(GENERIC_SIGNATURE_HEADER, "")
-    if generic:
-        scheme, _, signature = generic.strip().partition("=")
-        if scheme == "sha256" and _same(signature, _digest(secret, body)):
-            return True
-    return False
+    try:
+        return (
+            _bearer(secret, headers)
+            or _pagerduty(secret, headers, body)
+            or _grafana(secret, headers, body, now)
+            or _generic(secret, headers, body)
+        )
+    except _BadTimestamp:
+        return False
 
 
 def path_value(data, path: str):

@@ -12,7 +12,7 @@ from django.urls import reverse
 from apps.automation.models import Delivery, Proposal, Trigger
 from apps.automation.services import trigger_create
 from apps.executions.models import Execution
-from apps.runbooks.services import runbook_grant
+from apps.runbooks.services.access import runbook_grant
 from tests.automation.helpers import alert, alertmanager_payload, body_of, pagerduty_payload, sign
 from tests.executions.conftest import command
 
@@ -240,10 +240,10 @@ def test_it_stops_working_when_its_creator_loses_the_runner_role(cast, runbook, 
 
 
 def test_a_rate_limit_per_trigger_answers_429(settings, make_trigger, monkeypatch):
-    from apps.automation import services
+    from apps.automation import deliveries
 
     trigger, secret = make_trigger(dedup_seconds=3600)
-    monkeypatch.setattr(services, "RATE_PER_MINUTE", 2)
+    monkeypatch.setattr(deliveries, "RATE_PER_MINUTE", 2)
     body = body_of(alertmanager_payload(alert("db-1")))
     statuses = [deliver(trigger, body, **bearer(secret)).status_code for _ in range(3)]
     assert statuses == [202, 202, 429]
