@@ -70,7 +70,7 @@ def make_runbooks(count: int, script: str) -> tuple:
     from django.contrib.auth import get_user_model
 
     from apps.executions.models import ExecutionEnvironment
-    from apps.runbooks.services import runbook_create
+    from apps.runbooks.services.runbooks import runbook_create
     from apps.runbooks.versions import runbook_publish
 
     user = get_user_model().objects.create_user(username=f"bench-{time.time_ns()}", password="bench-password-1")

@@ -24,7 +24,8 @@ def required(name: str) -> bool:
 
 @pytest.fixture
 def cast(db):
-    from apps.runbooks.services import runbook_create, runbook_grant
+    from apps.runbooks.services.access import runbook_grant
+    from apps.runbooks.services.runbooks import runbook_create
 
     User = get_user_model()
     users = {}

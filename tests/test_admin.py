@@ -346,7 +346,7 @@ def test_a_bad_title_and_parameters_are_refused_in_the_runbook_admin(operator, r
 def test_a_stale_revision_is_refused_in_the_runbook_admin(operator, rows):
     runbook = rows.runbook
     data = runbook_post_data(runbook, title="Mine")
-    from apps.runbooks.services import runbook_update
+    from apps.runbooks.services.runbooks import runbook_update
 
     runbook_update(runbook=runbook, user=rows.editor, revision=runbook.revision, title="Theirs")
     response = operator.post(url(Runbook, "change", runbook.pk), data)
@@ -443,7 +443,7 @@ def test_an_invalid_json_config_is_refused(operator, rows):
 
 
 def test_a_block_admin_edit_that_jumps_backward_is_refused(operator, rows):
-    from apps.runbooks.services import runbook_update
+    from apps.runbooks.services.runbooks import runbook_update
 
     runbook = rows.runbook
     runbook_update(

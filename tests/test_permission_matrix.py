@@ -234,7 +234,7 @@ def test_every_route_is_in_the_matrix():
 def world(cast, django_user_model):
     from apps.accounts.services import api_token_create
     from apps.credentials.services import credential_create, credential_grant
-    from apps.runbooks.services import runbook_create
+    from apps.runbooks.services.runbooks import runbook_create
     from apps.runbooks.versions import runbook_publish
 
     version = runbook_publish(runbook=cast.runbook, user=cast.owner, message="First")

@@ -6,4 +6,5 @@ class AuditConfig(AppConfig):
     label = "audit"
 
     def ready(self) -> None:
-        from apps.audit import signals  # noqa: F401  (connects the sign-in receivers)
+        # Imported once the apps are loaded (the receivers need the auth models): connects them.
+        from apps.audit import signals  # noqa: F401

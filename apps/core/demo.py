@@ -17,7 +17,8 @@ from django.db import transaction
 from apps.executions.models import ExecutionEnvironment
 from apps.runbooks.models import Runbook
 from apps.runbooks.roles import Role
-from apps.runbooks.services import runbook_create, runbook_grant
+from apps.runbooks.services.access import runbook_grant
+from apps.runbooks.services.runbooks import runbook_create
 from apps.runbooks.versions import runbook_publish
 
 ADMIN_USERNAME = "admin"

@@ -24,7 +24,9 @@ from apps.runbooks.models import (
     RunbookVersion,
 )
 from apps.runbooks.roles import ROLE_CODENAMES, Role
-from apps.runbooks.services import blocks_check_credentials, runbook_archive, runbook_grant
+from apps.runbooks.services.access import runbook_grant
+from apps.runbooks.services.blocks import blocks_check_credentials
+from apps.runbooks.services.runbooks import runbook_archive
 
 
 def _messages(errors) -> list[str]:

@@ -19,7 +19,6 @@ from rest_framework.response import Response
 
 from apps.core.api import check_query_text
 from apps.core.errors import InvalidInput
-from apps.runbooks import services
 from apps.runbooks.models import Block, Runbook, RunbookVersion
 from apps.runbooks.roles import EDIT, SHARE, VIEW
 from apps.runbooks.selectors import runbook_access_entries, runbook_for_user, runbooks_visible_to
@@ -32,6 +31,8 @@ from apps.runbooks.serializers import (
     RunbookSerializer,
     StaleRevisionSerializer,
 )
+from apps.runbooks.services import access as access_services
+from apps.runbooks.services import runbooks as runbook_services
 
 # Well above the largest valid runbook (256 KiB description + 200 blocks), low enough that a
 # runaway client cannot make a worker buffer and parse an unbounded body.
@@ -138,7 +139,7 @@ def runbook_list(request: Request) -> Response:
     if request.method == "POST":
         data = _json_object(request, WRITABLE_FIELDS)
         title = data.pop("title", None)
-        runbook = services.runbook_create(user=request.user, title=title, **data)
+        runbook = runbook_services.runbook_create(user=request.user, title=title, **data)
         response = _runbook_response(request, runbook, status.HTTP_201_CREATED)
         response["Location"] = reverse("runbooks-api:runbook-detail", args=[runbook.pk])
         return response
@@ -183,11 +184,11 @@ def runbook_detail(request: Request, pk: int) -> Response:
         if "revision" not in changes:
             raise InvalidInput({"revision": ["Send the revision your change is based on (from the last answer)."]})
         revision = changes.pop("revision")
-        runbook = services.runbook_update(runbook=runbook, user=request.user, revision=revision, **changes)
+        runbook = runbook_services.runbook_update(runbook=runbook, user=request.user, revision=revision, **changes)
         return _runbook_response(request, runbook)
     if request.method == "DELETE":
         runbook = runbook_for_user(request.user, pk, SHARE)
-        services.runbook_archive(runbook=runbook, user=request.user)
+        runbook_services.runbook_archive(runbook=runbook, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
     runbook = runbook_for_user(request.user, pk, VIEW, queryset=runbook_api_queryset(Runbook.objects.active()))
     return Response(RunbookSerializer(runbook, context={"request": request}).data)
@@ -210,5 +211,5 @@ def runbook_detail(request: Request, pk: int) -> Response:
 def runbook_access(request: Request, pk: int) -> Response:
     runbook = runbook_for_user(request.user, pk, SHARE)
     if request.method == "PUT":
-        return Response(services.runbook_set_access(runbook=runbook, actor=request.user, entries=request.data))
+        return Response(access_services.runbook_set_access(runbook=runbook, actor=request.user, entries=request.data))
     return Response(runbook_access_entries(runbook))

@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.urls import reverse
 
 from apps.blocks.kinds import KIND_FORMS, KindForm, default_config
+from apps.credentials.models import Credential
+from apps.credentials.selectors import credentials_visible_to
 from apps.executions.models import ExecutionEnvironment
 from apps.runbooks.models import Block, Runbook
 from apps.runbooks.roles import Role
@@ -177,9 +179,6 @@ KIND_FIELD_LABELS = {
 
 def credential_choices(user, attached: list[int]) -> list[tuple[int, str]]:
     """Credentials the user may attach, plus those already attached (by others), by name."""
-    from apps.credentials.models import Credential
-    from apps.credentials.selectors import credentials_visible_to
-
     usable = list(credentials_visible_to(user).values_list("pk", "name", "kind")) if user is not None else []
     known = {pk for pk, _, _ in usable}
     # Someone else's attachment stays selectable, so saving other fields does not drop it.

@@ -16,7 +16,7 @@ from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.core.errors import InvalidInput, StaleRevision
 from apps.runbooks.models import Block, Runbook, RunbookVersion
-from apps.runbooks.services import runbook_update
+from apps.runbooks.services.runbooks import runbook_update
 
 MAX_MESSAGE_LENGTH = 500
 

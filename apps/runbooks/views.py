@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apps.blocks.kinds import BlockKind
 from apps.core.errors import InvalidInput, ServiceUnavailable, StaleRevision, TooLarge
 from apps.core.markdown import markdown_excerpt, render_markdown
+from apps.core.object_roles import parse_principal
 from apps.executions.run_controls import (
     BLOCK_FIELD,
     DRAFT,
@@ -28,7 +29,6 @@ from apps.executions.run_controls import (
     run_controls_for,
 )
 from apps.executions.services import execution_start
-from apps.runbooks import services
 from apps.runbooks.forms import GrantForm, ParameterRow, RunbookForm, parameter_rows_from_post
 from apps.runbooks.roles import EDIT, RUN, SHARE, VIEW, Role
 from apps.runbooks.selectors import (
@@ -37,6 +37,8 @@ from apps.runbooks.selectors import (
     runbook_role_of,
     runbooks_visible_to,
 )
+from apps.runbooks.services import access as access_services
+from apps.runbooks.services import runbooks as runbook_services
 
 User = get_user_model()
 MAX_SEARCH_LENGTH = 200
@@ -100,7 +102,7 @@ def runbook_create(request: HttpRequest) -> HttpResponse:
             rows.append(ParameterRow())
         else:
             try:
-                runbook = services.runbook_create(user=request.user, **_runbook_input(request.POST, rows))
+                runbook = runbook_services.runbook_create(user=request.user, **_runbook_input(request.POST, rows))
             except InvalidInput as error:
                 errors = _place_errors(error, rows)
                 status = 413 if isinstance(error, TooLarge) else 400
@@ -132,7 +134,7 @@ def runbook_edit(request: HttpRequest, pk: int) -> HttpResponse:
             rows.append(ParameterRow())
         else:
             try:
-                services.runbook_update(
+                runbook_services.runbook_update(
                     runbook=runbook,
                     user=request.user,
                     revision=request.POST.get("revision"),
@@ -296,7 +298,7 @@ def runbook_run(request: HttpRequest, pk: int) -> HttpResponse:
 def runbook_archive(request: HttpRequest, pk: int) -> HttpResponse:
     runbook = runbook_for_user(request.user, pk, SHARE)
     if request.method == "POST":
-        services.runbook_archive(runbook=runbook, user=request.user)
+        runbook_services.runbook_archive(runbook=runbook, user=request.user)
         messages.success(request, f"Archived “{runbook.title}”. Its history and executions are kept.")
         return redirect("runbooks:list")
     return render(request, "runbooks/archive_confirm.html", {"runbook": runbook, "nav": "runbooks"})
@@ -357,13 +359,15 @@ def share_grant(request: HttpRequest, pk: int) -> HttpResponse:
     if "principal_kind" in form.cleaned_data and form.cleaned_data.get("name", "").strip():
         # Looked up even when the role is wrong, so an unknown name is not reported only later.
         try:
-            principal = services.parse_principal(form.principal())
+            principal = parse_principal(form.principal())
         except InvalidInput as error:
             errors.setdefault("name", []).extend(message for value in error.errors.values() for message in value)
     if not valid or principal is None:
         return _share_response(request, runbook, status=400, grant_form=form, grant_errors=errors)
     try:
-        services.runbook_grant(runbook=runbook, actor=request.user, principal=principal, role=form.cleaned_data["role"])
+        access_services.runbook_grant(
+            runbook=runbook, actor=request.user, principal=principal, role=form.cleaned_data["role"]
+        )
     except InvalidInput as error:
         errors = {("name" if name == "principal" else name): value for name, value in error.errors.items()}
         return _share_response(request, runbook, status=400, grant_form=form, grant_errors=errors)
@@ -382,8 +386,8 @@ def share_change(request: HttpRequest, pk: int) -> HttpResponse:
     label = request.POST.get("principal", "")
     role = request.POST.get("role") or None
     try:
-        principal = services.parse_principal(label)
-        services.runbook_grant(runbook=runbook, actor=request.user, principal=principal, role=role)
+        principal = parse_principal(label)
+        access_services.runbook_grant(runbook=runbook, actor=request.user, principal=principal, role=role)
     except InvalidInput as error:
         problems = [message for messages_ in error.errors.values() for message in messages_]
         return _share_response(request, runbook, status=400, row_errors={label: problems})

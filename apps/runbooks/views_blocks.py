@@ -19,11 +19,12 @@ from django_htmx.http import reswap, retarget
 
 from apps.blocks.kinds import KIND_FORMS, BlockKind
 from apps.core.errors import InvalidInput, StaleRevision, TooLarge
-from apps.runbooks import services, validation
+from apps.runbooks import validation
 from apps.runbooks.forms import block_forms
 from apps.runbooks.models import Block, Runbook
 from apps.runbooks.roles import EDIT, VIEW
 from apps.runbooks.selectors import runbook_for_user
+from apps.runbooks.services import blocks as block_services
 
 NEW_PREFIX_RE = re.compile(r"^new-[0-9a-f]{8}$")
 META_FIELDS = ("key", "title")
@@ -167,7 +168,7 @@ def block_create(request: HttpRequest, pk: int) -> HttpResponse:
     if not _bind_and_check(meta, kind_form, runbook):
         return _form_response(request, context, status=_error_status(kind_form), page_title=title)
     try:
-        block = services.block_create(
+        block = block_services.block_create(
             runbook=runbook,
             user=request.user,
             revision=request.POST.get("revision"),
@@ -229,7 +230,7 @@ def block_edit(request: HttpRequest, pk: int, block_pk: int) -> HttpResponse:
     if not _bind_and_check(meta, kind_form, runbook, block):
         return _form_response(request, context, status=_error_status(kind_form), page_title=title)
     try:
-        services.block_update(
+        block_services.block_update(
             block=block,
             user=request.user,
             revision=request.POST.get("revision"),
@@ -271,7 +272,7 @@ def block_delete(request: HttpRequest, pk: int, block_pk: int) -> HttpResponse:
         return render(request, "runbooks/block_confirm_delete.html", {"runbook": runbook, "doomed": block})
     key = block.key
     try:
-        services.block_delete(block=block, user=request.user, revision=request.POST.get("revision"))
+        block_services.block_delete(block=block, user=request.user, revision=request.POST.get("revision"))
     except StaleRevision as stale:
         return _conflict_response(request, runbook, stale)
     except InvalidInput as error:
@@ -296,7 +297,7 @@ def block_move(request: HttpRequest, pk: int, block_pk: int) -> HttpResponse:
     # Without JavaScript the page's #runbook-revision is not sent; the form's own copy stands in.
     revision = request.POST.get("revision", request.POST.get("fallback_revision"))
     try:
-        services.block_move(block=block, user=request.user, revision=revision, offset=offset)
+        block_services.block_move(block=block, user=request.user, revision=revision, offset=offset)
     except StaleRevision as stale:
         return _conflict_response(request, runbook, stale)
     except InvalidInput as error:
@@ -313,7 +314,9 @@ def blocks_reorder(request: HttpRequest, pk: int) -> HttpResponse:
     runbook = runbook_for_user(request.user, pk, EDIT)
     keys = [key for key in request.POST.get("order", "").split(",") if key]
     try:
-        services.blocks_reorder(runbook=runbook, user=request.user, revision=request.POST.get("revision"), keys=keys)
+        block_services.blocks_reorder(
+            runbook=runbook, user=request.user, revision=request.POST.get("revision"), keys=keys
+        )
     except StaleRevision as stale:
         return _conflict_response(request, runbook, stale)
     except InvalidInput as error:

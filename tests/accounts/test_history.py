@@ -1,7 +1,8 @@
 """django-simple-history records who changed a runbook or block, and what changed."""
 
 from apps.runbooks.models import Block, Runbook
-from apps.runbooks.services import block_update, runbook_update
+from apps.runbooks.services.blocks import block_update
+from apps.runbooks.services.runbooks import runbook_update
 
 
 def test_a_runbook_edit_records_the_acting_user_and_the_changed_field(cast):

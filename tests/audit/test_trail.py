@@ -3,7 +3,8 @@
 from apps.accounts.services import api_token_create, api_token_revoke
 from apps.audit.models import AuditEvent
 from apps.runbooks.models import Runbook
-from apps.runbooks.services import runbook_archive, runbook_grant, runbook_update
+from apps.runbooks.services.access import runbook_grant
+from apps.runbooks.services.runbooks import runbook_archive, runbook_update
 from apps.runbooks.versions import runbook_publish, runbook_rollback
 
 

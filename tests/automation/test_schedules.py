@@ -13,7 +13,7 @@ from django.urls import reverse
 from apps.automation.models import Schedule, ScheduleFire
 from apps.automation.schedules import schedule_create, schedule_next_times, schedules_tick
 from apps.executions.models import Execution
-from apps.runbooks.services import runbook_grant
+from apps.runbooks.services.access import runbook_grant
 from tests.executions.conftest import command
 
 UTC = ZoneInfo("UTC")

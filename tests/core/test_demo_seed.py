@@ -148,7 +148,7 @@ def test_a_password_changed_by_its_owner_is_kept_and_reported(tmp_path):
 
 
 def test_an_archived_demo_runbook_is_not_recreated(tmp_path):
-    from apps.runbooks.services import runbook_archive
+    from apps.runbooks.services.runbooks import runbook_archive
 
     demo_seed(var_dir=tmp_path)
     runbook = Runbook.objects.first()

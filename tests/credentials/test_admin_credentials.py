@@ -1,7 +1,7 @@
 """The credential admin: no plaintext or ciphertext on any page; saves go through the services."""
 
 from apps.credentials.models import Credential
-from apps.runbooks.services import runbook_create
+from apps.runbooks.services.runbooks import runbook_create
 from tests.credentials.conftest import SECRET
 
 

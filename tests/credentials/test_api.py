@@ -4,7 +4,7 @@ import pytest
 
 from apps.credentials.models import Credential
 from apps.credentials.services import credential_grant
-from apps.runbooks.services import runbook_create
+from apps.runbooks.services.runbooks import runbook_create
 from tests.credentials.conftest import SECRET
 
 SHAPE = {"id", "name", "kind", "username", "header_name", "description", "created_at", "updated_at", "last_used_at"}

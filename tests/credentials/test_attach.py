@@ -5,7 +5,9 @@ import pytest
 from apps.core.errors import InvalidInput
 from apps.credentials.services import credential_grant
 from apps.runbooks.models import Block
-from apps.runbooks.services import block_create, block_update, runbook_create, runbook_grant, runbook_update
+from apps.runbooks.services.access import runbook_grant
+from apps.runbooks.services.blocks import block_create, block_update
+from apps.runbooks.services.runbooks import runbook_create, runbook_update
 
 REFUSED = "it does not exist or you do not have the user role on it."
 

@@ -26,7 +26,7 @@ from django.utils.html import escape, escapejs
 from django.utils.regex_helper import normalize
 
 from apps.credentials.models import Credential
-from apps.runbooks.services import runbook_update
+from apps.runbooks.services.runbooks import runbook_update
 
 SENTINEL = 'Snt1/+ "q&<x>é=5f0c9e1d7a'
 MAX_COMBINATIONS = 40

@@ -17,7 +17,7 @@ from apps.credentials.services import (
     credential_use,
     credentials_check_attachable,
 )
-from apps.runbooks.services import runbook_create
+from apps.runbooks.services.runbooks import runbook_create
 from tests.credentials.conftest import SECRET
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from apps.credentials.models import Credential
 from apps.credentials.services import credential_grant, credential_update
-from apps.runbooks.services import runbook_create
+from apps.runbooks.services.runbooks import runbook_create
 from tests.credentials.conftest import SECRET
 
 

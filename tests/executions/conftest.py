@@ -20,7 +20,8 @@ def make_runbook(cast, environment):
 
     The cast's editor, runner and viewer get those roles on it, as on cast.runbook.
     """
-    from apps.runbooks.services import runbook_create, runbook_grant
+    from apps.runbooks.services.access import runbook_grant
+    from apps.runbooks.services.runbooks import runbook_create
     from apps.runbooks.versions import runbook_publish
 
     def make(owner, blocks, *, parameters=(), publish=True, title="Execution test"):

@@ -167,7 +167,7 @@ def test_bad_list_filters_are_400(cast, api_for, query):
 
 
 def test_an_archived_runbooks_executions_stay_visible(cast, runbook, api_for):
-    from apps.runbooks.services import runbook_archive
+    from apps.runbooks.services.runbooks import runbook_archive
 
     execution = run_now(execution_start(runbook=runbook, user=cast.runner))
     runbook_archive(runbook=runbook, user=cast.owner)

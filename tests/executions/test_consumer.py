@@ -355,7 +355,7 @@ def test_a_flushed_session_closes_the_socket_on_the_periodic_check(
 
 
 def test_revoking_the_role_closes_the_socket_at_the_next_state_change(cast, execution, client_for, viewer_headers):
-    from apps.runbooks.services import runbook_grant
+    from apps.runbooks.services.access import runbook_grant
 
     async def scenario():
         socket = communicator(execution, viewer_headers)
@@ -374,7 +374,7 @@ def test_revoking_the_role_closes_a_quiet_socket_within_the_recheck_period(
     cast, execution, client_for, settings, viewer_headers
 ):
     settings.RUNBOOKS_STREAM_RECHECK_SECONDS = 0.3
-    from apps.runbooks.services import runbook_grant
+    from apps.runbooks.services.access import runbook_grant
 
     async def scenario():
         socket = communicator(execution, viewer_headers)

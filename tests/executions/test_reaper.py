@@ -118,7 +118,7 @@ SETUP = """
 from django.contrib.auth import get_user_model
 from apps.executions.models import ExecutionEnvironment
 from apps.executions.services import execution_start
-from apps.runbooks.services import runbook_create
+from apps.runbooks.services.runbooks import runbook_create
 from apps.runbooks.versions import runbook_publish
 
 owner = get_user_model().objects.create_user(username="kill-test", password="kill-test-password")

@@ -8,7 +8,7 @@ from apps.audit.models import AuditEvent
 from apps.core.errors import InvalidInput, ServiceUnavailable
 from apps.executions.models import Execution, ExecutionEnvironment, StepRun
 from apps.executions.services import NO_PUBLISHED_VERSION, execution_start
-from apps.runbooks.services import runbook_update
+from apps.runbooks.services.runbooks import runbook_update
 from apps.runbooks.versions import runbook_publish
 from tests.executions.conftest import command
 

@@ -28,7 +28,8 @@ import json
 from django.contrib.auth import get_user_model
 from apps.credentials.services import credential_create
 from apps.executions.models import ExecutionEnvironment
-from apps.runbooks.services import runbook_create, runbook_grant
+from apps.runbooks.services.access import runbook_grant
+from apps.runbooks.services.runbooks import runbook_create
 from apps.runbooks.versions import runbook_publish
 
 tag = {tag!r}

@@ -6,7 +6,7 @@ import pytest
 
 from apps.executions.jobs import run_execution
 from apps.executions.models import Execution
-from apps.runbooks.services import runbook_update
+from apps.runbooks.services.runbooks import runbook_update
 from apps.runbooks.versions import runbook_publish
 from tests.conftest import sign_in
 

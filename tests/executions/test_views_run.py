@@ -3,7 +3,8 @@
 import pytest
 
 from apps.executions.models import Execution
-from apps.runbooks.services import runbook_create, runbook_grant
+from apps.runbooks.services.access import runbook_grant
+from apps.runbooks.services.runbooks import runbook_create
 
 from .conftest import command
 

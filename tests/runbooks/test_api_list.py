@@ -6,7 +6,7 @@ from guardian.shortcuts import get_perms_for_model
 from taggit.models import Tag, TaggedItem
 
 from apps.runbooks.models import Block, Runbook, RunbookUserObjectPermission, RunbookVersion
-from apps.runbooks.services import runbook_archive, runbook_create
+from apps.runbooks.services.runbooks import runbook_archive, runbook_create
 
 RUNBOOK_KEYS = {
     "id", "uuid", "title", "description", "description_html", "tags", "environment", "parameters", "blocks",

@@ -4,7 +4,7 @@ from django.http import Http404
 
 from apps.runbooks.roles import EDIT, RUN, SHARE, VIEW
 from apps.runbooks.selectors import runbook_for_user, runbooks_visible_to
-from apps.runbooks.services import runbook_archive
+from apps.runbooks.services.runbooks import runbook_archive
 
 EXPECTED = {
     # role: (view, run, edit, share)

@@ -5,18 +5,9 @@ from apps.audit.models import AuditEvent
 from apps.core.errors import InvalidInput, StaleRevision, TooLarge
 from apps.runbooks.models import Block, Runbook
 from apps.runbooks.selectors import runbook_access_entries, runbook_role_of
-from apps.runbooks.services import (
-    block_create,
-    block_delete,
-    block_move,
-    block_update,
-    blocks_reorder,
-    runbook_archive,
-    runbook_create,
-    runbook_grant,
-    runbook_set_access,
-    runbook_update,
-)
+from apps.runbooks.services.access import runbook_grant, runbook_set_access
+from apps.runbooks.services.blocks import block_create, block_delete, block_move, block_update, blocks_reorder
+from apps.runbooks.services.runbooks import runbook_archive, runbook_create, runbook_update
 
 
 def content(runbook: Runbook) -> tuple:

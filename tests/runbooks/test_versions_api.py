@@ -3,7 +3,7 @@
 import pytest
 
 from apps.runbooks.models import Runbook, RunbookVersion
-from apps.runbooks.services import runbook_update
+from apps.runbooks.services.runbooks import runbook_update
 from apps.runbooks.versions import runbook_publish, snapshot_of
 
 

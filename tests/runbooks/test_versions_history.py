@@ -6,7 +6,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.runbooks.models import Block, Runbook, RunbookVersion
-from apps.runbooks.services import block_update, runbook_grant, runbook_update
+from apps.runbooks.services.access import runbook_grant
+from apps.runbooks.services.blocks import block_update
+from apps.runbooks.services.runbooks import runbook_update
 from apps.runbooks.versions import HISTORY_PAGE_SIZE, runbook_history_count, runbook_publish
 
 

@@ -7,7 +7,8 @@ from apps.audit.models import AuditEvent
 from apps.core.errors import InvalidInput, StaleRevision
 from apps.runbooks.diffing import snapshot_diff
 from apps.runbooks.models import Block, Runbook, RunbookVersion
-from apps.runbooks.services import block_update, runbook_create, runbook_update
+from apps.runbooks.services.blocks import block_update
+from apps.runbooks.services.runbooks import runbook_create, runbook_update
 from apps.runbooks.versions import (
     draft_status,
     runbook_latest_version,

@@ -5,7 +5,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from apps.runbooks.models import Runbook, RunbookVersion
-from apps.runbooks.services import runbook_update
+from apps.runbooks.services.runbooks import runbook_update
 from apps.runbooks.versions import runbook_publish, snapshot_of
 
 

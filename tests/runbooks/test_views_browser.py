@@ -70,7 +70,7 @@ def test_drag_and_drop_reorders_the_blocks(transactional_db, cast, page):
 
 
 def test_live_search_filters_as_you_type_and_pushes_the_url(transactional_db, cast, page):
-    from apps.runbooks.services import runbook_create
+    from apps.runbooks.services.runbooks import runbook_create
 
     runbook_create(user=cast.owner, title="Rotate TLS certificates", tags=["tls"])
     sign_in(page, "owner")

@@ -2,7 +2,7 @@ from django.urls import reverse
 
 from apps.executions.models import ExecutionEnvironment
 from apps.runbooks.models import Runbook
-from apps.runbooks.services import runbook_update
+from apps.runbooks.services.runbooks import runbook_update
 
 CREATE = reverse("runbooks:create")
 

@@ -2,7 +2,8 @@ from html.parser import HTMLParser
 
 from django.urls import reverse
 
-from apps.runbooks.services import block_create, runbook_update
+from apps.runbooks.services.blocks import block_create
+from apps.runbooks.services.runbooks import runbook_update
 
 
 def _elements(html: str) -> list[tuple[str, dict]]:

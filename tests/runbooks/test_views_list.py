@@ -3,7 +3,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from apps.runbooks.models import Runbook, RunbookUserObjectPermission
-from apps.runbooks.services import runbook_create
+from apps.runbooks.services.runbooks import runbook_create
 
 LIST = reverse("runbooks:list")
 

@@ -49,7 +49,7 @@ def test_too_weak_roles_are_refused_on_every_route(cast, client_for, who):
 
 
 def test_another_runbooks_block_is_not_found(cast, client_for):
-    from apps.runbooks.services import runbook_create
+    from apps.runbooks.services.runbooks import runbook_create
 
     other = runbook_create(
         user=cast.editor, title="Other", blocks=[{"key": "x", "kind": "timer", "config": {"seconds": 1}}]

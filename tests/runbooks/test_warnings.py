@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from apps.runbooks.models import Block, Runbook
-from apps.runbooks.services import runbook_update
+from apps.runbooks.services.runbooks import runbook_update
 from apps.runbooks.warnings import config_warnings
 
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -58,7 +58,7 @@ def known(cast):
     from apps.credentials.services import credential_create
     from apps.executions.environments import environment_create
     from apps.executions.services import execution_start
-    from apps.runbooks.services import runbook_create, runbook_update
+    from apps.runbooks.services.runbooks import runbook_create, runbook_update
     from apps.runbooks.versions import runbook_publish
 
     user = cast.admin

@@ -9,7 +9,8 @@ import pytest
 from apps.credentials.services import credential_create, credential_grant
 from apps.executions.models import Execution
 from apps.runbooks.models import Block, Runbook
-from apps.runbooks.services import runbook_create, runbook_grant, runbook_update
+from apps.runbooks.services.access import runbook_grant
+from apps.runbooks.services.runbooks import runbook_create, runbook_update
 from apps.runbooks.versions import runbook_publish
 from tests.executions.conftest import output_of, run_now
 

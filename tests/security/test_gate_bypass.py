@@ -4,7 +4,7 @@ by cancelling and retrying from it, or by running an older version. Real Docker,
 import pytest
 
 from apps.executions.models import Execution
-from apps.runbooks.services import runbook_update
+from apps.runbooks.services.runbooks import runbook_update
 from apps.runbooks.versions import runbook_publish
 from tests.executions.conftest import output_of, run_now
 
@@ -21,7 +21,7 @@ def gated(cast, make_runbook):
 
 @pytest.fixture
 def second_runner(cast, gated, django_user_model):
-    from apps.runbooks.services import runbook_grant
+    from apps.runbooks.services.access import runbook_grant
 
     other = django_user_model.objects.create_user("second-runner", password="x")
     runbook_grant(runbook=gated, actor=cast.owner, principal=other, role="runner")

@@ -38,7 +38,8 @@ def site(cast, environment):
     from apps.audit.services import audit_record
     from apps.credentials.services import credential_create
     from apps.executions.services import execution_start
-    from apps.runbooks.services import runbook_create, runbook_grant, runbook_update
+    from apps.runbooks.services.access import runbook_grant
+    from apps.runbooks.services.runbooks import runbook_create, runbook_update
     from apps.runbooks.versions import runbook_publish
 
     long_url = "https://status.example.com/api/v2/components/payments-api-eu-west-1/incidents?include=updates&limit=50"

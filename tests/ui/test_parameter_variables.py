@@ -5,7 +5,7 @@ import re
 
 from django.urls import reverse
 
-from apps.runbooks.services import runbook_update
+from apps.runbooks.services.runbooks import runbook_update
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

@@ -26,7 +26,7 @@ from apps.runbooks.exchange.format.render import render
 from apps.runbooks.exchange.format.schema import FormatError, ParsedFile, Problem
 from apps.runbooks.models import Runbook, RunbookVersion
 from apps.runbooks.roles import EDIT
-from apps.runbooks.services import runbook_create, runbook_update
+from apps.runbooks.services.runbooks import runbook_create, runbook_update
 from apps.runbooks.versions import draft_status, runbook_publish, runbook_version_get, snapshot_of
 
 # Well above the largest valid runbook's file (a 256 KiB description and 200 blocks of 64 KiB

@@ -39,7 +39,8 @@ SETUP = """
 import json
 from django.contrib.auth import get_user_model
 from apps.executions.models import ExecutionEnvironment
-from apps.runbooks.services import runbook_create, runbook_grant
+from apps.runbooks.services.access import runbook_grant
+from apps.runbooks.services.runbooks import runbook_create
 from apps.runbooks.versions import runbook_publish
 
 tag = {tag!r}

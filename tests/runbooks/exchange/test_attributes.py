@@ -18,7 +18,7 @@ def test_attributes_are_kept_only_when_given_and_the_format_s_own_names_are_refu
 
 
 def test_editing_a_block_on_its_page_keeps_its_attributes(cast, client_for):
-    from apps.runbooks.services import runbook_update
+    from apps.runbooks.services.runbooks import runbook_update
 
     runbook = runbook_update(
         runbook=cast.runbook, user=cast.owner, revision=cast.runbook.revision,

@@ -12,7 +12,7 @@ from apps.runbooks.exchange.services import (
     runbook_import_replace,
 )
 from apps.runbooks.models import Runbook
-from apps.runbooks.services import runbook_update
+from apps.runbooks.services.runbooks import runbook_update
 from tests.runbooks.exchange.conftest import counts
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from apps.core.demo import DEMO_RUNBOOKS, demo_seed
 from apps.runbooks.exchange.services import runbook_export, runbook_import_create
 from apps.runbooks.models import Runbook
-from apps.runbooks.services import runbook_create
+from apps.runbooks.services.runbooks import runbook_create
 from apps.runbooks.versions import snapshot_of
 from tests.runbooks.exchange import strategies
 from tests.runbooks.exchange.conftest import without_uuid
