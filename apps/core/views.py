@@ -2,7 +2,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from apps.core.health import check_database, check_docker, check_redis
+from apps.core.health import check_database, check_redis
+from apps.sandbox.client import check_docker
 
 
 @never_cache

@@ -6,7 +6,7 @@ layer's event loop and the Docker client are all set up again for every run (≈
 step can start), and a horse outlives a SIGKILLed worker. This worker runs each job in its own
 process, as RQ's SimpleWorker does, and, like the forking worker's monitor loop, keeps RQ's
 worker and job heartbeats going while a long job runs (SimpleWorker sets them once per job).
-It is also what lets the warm container pool (apps.executions.warm) outlive a single job.
+It is also what lets the warm container pool (apps.sandbox.warm) outlive a single job.
 
 `worker --concurrency N` runs N of these through RQ's own WorkerPool (one process each, forked
 from the command's process once Django is set up), plus one reaper process: the reaper works for
@@ -48,7 +48,7 @@ def die_with_parent(parent_pid: int) -> None:
 class InProcessWorker(SimpleWorker):
     def work(self, *args, **kwargs) -> bool:
         # core sits below executions; the worker process is where the two meet, at run time only.
-        from apps.executions import warm
+        from apps.sandbox import warm
 
         # Each worker process keeps its own warm spares fresh, and removes them when it stops.
         stop_upkeep = warm.upkeep_start()

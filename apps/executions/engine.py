@@ -26,12 +26,13 @@ from apps.credentials.fields import CredentialDecryptError, CredentialKeyError
 from apps.credentials.models import Credential
 from apps.credentials.selectors import credential_ids_of_config
 from apps.credentials.services import credential_use, secret_header_problem
-from apps.executions.docker_runner import INSTANCE_LABEL, instance_id, wait_for_removals
 from apps.executions.events import execution_event_send
 from apps.executions.models import Execution, ExecutionStatus, OutputChunk, StepRun, StepStatus
 from apps.executions.output import StepOutput, publish_state
 from apps.executions.slots import CLAIMED, execution_claim, slots_release
 from apps.runbooks.usage import revoked_credential_ids
+from apps.sandbox.containers import wait_for_removals
+from apps.sandbox.labels import INSTANCE_LABEL, instance_id
 
 logger = logging.getLogger(__name__)
 

@@ -140,7 +140,7 @@ def _env(value, errors: dict) -> dict:
 def _runtime(value, *, changed: bool, errors: dict) -> str:
     """runc or runsc; a runtime other than runc must be one the Docker engine reports, checked when
     it is set (a web process without the engine's socket cannot ask: the run then says so)."""
-    from apps.executions.docker_runner import DockerUnavailable, runtime_problem
+    from apps.sandbox.client import DockerUnavailable, runtime_problem
 
     runtime = value or ExecutionEnvironment.Runtime.RUNC
     if runtime not in ExecutionEnvironment.Runtime.values:
@@ -354,7 +354,7 @@ def environment_build(*, environment: ExecutionEnvironment) -> ExecutionEnvironm
     """Build the inline Dockerfile with the Docker engine; store status, image tag and log."""
     import docker
 
-    from apps.core.health import docker_client
+    from apps.sandbox.client import docker_client
 
     tag = environment_tag(environment.dockerfile)
     status, built_image, log = "failed", "", ""

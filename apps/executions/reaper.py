@@ -20,13 +20,13 @@ from django.utils.dateparse import parse_datetime
 from apps.audit.services import audit_record
 from apps.executions.models import FINAL_EXECUTION_STATUSES, Execution, ExecutionStatus, StepRun, StepStatus
 from apps.executions.output import publish_state
+from apps.sandbox.sweep import containers_sweep
 
 logger = logging.getLogger(__name__)
 
 REAP_INTERVAL_SECONDS = 15
 # A run is enqueued right after its row is committed: one this young without a job is not lost yet.
 QUEUED_GRACE_SECONDS = 10
-EXECUTION_LABEL = "runbooks.execution"
 
 
 def lost_message(step_key: str | None) -> str:
@@ -67,42 +67,23 @@ def execution_mark_incomplete(*, execution_id: int, reason_step: str | None = No
 
 def _remove_containers(*, execution_ids: set[int] | None) -> list[str]:
     """Kill and remove containers of the given executions; with None, those of finished executions
-    and the warm spares nobody will use (apps.executions.warm)."""
-    from apps.executions.docker_runner import DockerUnavailable, labelled_containers, remove_container, shared_client
-    from apps.executions.warm import reap_warm_containers
+    and the warm spares nobody will use (apps.sandbox.sweep). The database answers the sweep's questions."""
 
-    try:
-        containers = labelled_containers(EXECUTION_LABEL)
-    except DockerUnavailable as error:
-        logger.warning("Reaper cannot reach Docker: %s", error)
-        return []
-    removed_warm = []
-    if execution_ids is None:
-        try:
-            removed_warm = reap_warm_containers(shared_client())
-        except Exception:
-            logger.warning("Reaper could not check warm containers", exc_info=True)
-    by_execution: dict[int, list] = {}
-    for container in containers:
-        try:
-            by_execution.setdefault(int(container.labels.get(EXECUTION_LABEL, "")), []).append(container)
-        except ValueError:
-            continue
-    if execution_ids is None:
+    def runs_over(found: set[int]) -> set[int]:
         finished = set(
-            Execution.objects.filter(pk__in=list(by_execution), status__in=FINAL_EXECUTION_STATUSES).values_list(
+            Execution.objects.filter(pk__in=list(found), status__in=FINAL_EXECUTION_STATUSES).values_list(
                 "pk", flat=True
             )
         )
-        known = set(Execution.objects.filter(pk__in=list(by_execution)).values_list("pk", flat=True))
+        known = set(Execution.objects.filter(pk__in=list(found)).values_list("pk", flat=True))
         # Containers of runs that no longer exist (a deleted phantom) are orphans too.
-        execution_ids = finished | (set(by_execution) - known)
-    removed = list(removed_warm)
-    for execution_id in execution_ids:
-        for container in by_execution.get(execution_id, []):
-            remove_container(container)
-            removed.append(container.id)
-    return removed
+        return finished | (found - known)
+
+    def steps_running(container_ids: list[str]) -> dict[str, bool]:
+        steps = StepRun.objects.filter(container_id__in=container_ids).values_list("container_id", "status")
+        return {container_id: status == StepStatus.RUNNING for container_id, status in steps}
+
+    return containers_sweep(execution_ids=execution_ids, runs_over=runs_over, steps_running=steps_running)
 
 
 def _live_job(queue, job_id: str) -> bool | None:

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "channels",
     "apps.core",
     "apps.accounts",
+    "apps.sandbox",
     "apps.runbooks",
     "apps.blocks",
     "apps.credentials",
@@ -197,7 +198,7 @@ RUNBOOKS_PAGE_SIZE = 25
 # Output stored per step; past it a step's output is counted, not stored, and marked truncated.
 RUNBOOKS_OUTPUT_CAP_BYTES = env.int("RUNBOOKS_OUTPUT_CAP_BYTES", default=2 * 1024 * 1024)
 # Started step containers kept waiting per environment shape, so a step skips Docker's container
-# start (apps.executions.warm). 0 turns the pool off. A shape unused for IDLE seconds loses its
+# start (apps.sandbox.warm). 0 turns the pool off. A shape unused for IDLE seconds loses its
 # spares; a spare is replaced after MAX_AGE seconds (and any reaper removes an orphan's then).
 RUNBOOKS_WARM_CONTAINERS = env.int("RUNBOOKS_WARM_CONTAINERS", default=1)
 RUNBOOKS_WARM_IDLE_SECONDS = env.int("RUNBOOKS_WARM_IDLE_SECONDS", default=900)

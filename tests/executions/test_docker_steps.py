@@ -8,9 +8,9 @@ import time
 import pytest
 
 from apps.credentials.services import credential_create
-from apps.executions.docker_runner import INSTANCE_LABEL, instance_id
 from apps.executions.models import ExecutionEnvironment, OutputChunk
 from apps.executions.services import execution_start
+from apps.sandbox.labels import INSTANCE_LABEL, instance_id
 from tests.executions.conftest import command, output_of, run_now
 
 SECRET = "tok-7d1e9b3a-payments"

@@ -10,16 +10,12 @@ import time
 
 import pytest
 
-from apps.executions.docker_runner import (
-    INSTANCE_LABEL,
-    RUNSC_SENTRY_THREADS,
-    RUNSC_THREADS_PER_PROCESS,
-    engine_runtimes,
-    instance_id,
-)
 from apps.executions.models import ExecutionEnvironment
 from apps.executions.services import execution_start
-from apps.executions.warm import spec_key
+from apps.sandbox.client import engine_runtimes
+from apps.sandbox.labels import INSTANCE_LABEL, instance_id
+from apps.sandbox.spec import RUNSC_SENTRY_THREADS, RUNSC_THREADS_PER_PROCESS
+from apps.sandbox.warm import WARM_LABEL, owner_id, pool
 from tests.executions.conftest import command, output_of, run_now
 from tests.executions.test_docker_steps import ContainerCapture
 
@@ -127,17 +123,7 @@ def test_a_runtime_the_engine_lacks_fails_the_run_with_a_clear_message(cast, mak
     )
 
 
-def test_warm_spares_are_kept_apart_per_runtime():
-    from apps.executions.docker_runner import ContainerSpec
-
-    runc = ContainerSpec(image="img", script="", runtime="runc")
-    runsc = ContainerSpec(image="img", script="", runtime="runsc")
-    assert spec_key(runc) != spec_key(runsc)
-
-
 def test_a_runc_spare_is_never_used_for_a_runsc_step(cast, make_runbook, environment, gvisor, docker_engine, settings):
-    from apps.executions.warm import WARM_LABEL, owner_id, pool
-
     settings.RUNBOOKS_WARM_CONTAINERS = 1
     pool.shutdown()
     try:
@@ -177,7 +163,7 @@ def test_saving_an_environment_checks_the_runtime_against_the_engine(cast, api_f
     assert "runtime" in unknown.json()
 
     # An engine without runsc cannot be had next to one with it: its answer is stood in for.
-    monkeypatch.setattr("apps.executions.docker_runner.engine_runtimes", lambda client=None: {"runc"})
+    monkeypatch.setattr("apps.sandbox.client.engine_runtimes", lambda client=None: {"runc"})
     lacking = api.post(
         "/api/v1/environments/", {"name": "walled-2", "image": "alpine", "runtime": "runsc"}, format="json"
     )

@@ -19,11 +19,11 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
-from apps.executions.docker_runner import INSTANCE_LABEL, instance_id
 from apps.executions.models import Execution, StepRun
 from apps.executions.reaper import lost_message, reap_expired
 from apps.executions.services import execution_start
-from apps.executions.warm import WARM_LABEL
+from apps.sandbox.labels import INSTANCE_LABEL, instance_id
+from apps.sandbox.warm import WARM_LABEL
 from tests.executions.conftest import IMAGE, command
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -230,7 +230,7 @@ def test_a_worker_killed_mid_step_leaves_an_incomplete_run_and_no_container(dock
     # Execution ids repeat across the test databases of parallel workers sharing this Docker
     # engine: the workers' installation label tells their containers apart.
     instance = (
-        _manage("shell", "-c", "from apps.executions.docker_runner import instance_id; print(instance_id())", env=env)
+        _manage("shell", "-c", "from apps.sandbox.labels import instance_id; print(instance_id())", env=env)
         .strip()
         .splitlines()[-1]
     )

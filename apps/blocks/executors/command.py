@@ -13,7 +13,8 @@ import secrets as random_tokens
 from apps.blocks.executors.base import StepContext, StepOutcome
 from apps.blocks.executors.step_data import OutputsError, env_key, parse_outputs_file
 from apps.credentials.masking import Masker
-from apps.executions.docker_runner import ContainerSpec, run_container
+from apps.sandbox.run import run_container
+from apps.sandbox.spec import ContainerSpec
 
 DEFAULT_TIMEOUT_SECONDS = 300
 DATA_DIR = "/tmp/.rb"  # noqa: S108 - the container's own tmpfs, not the host's /tmp

@@ -21,8 +21,8 @@ import redis
 from django.db import connection
 from rq import Queue, Worker
 
-from apps.executions.docker_runner import INSTANCE_LABEL
 from apps.executions.models import Execution, StepRun
+from apps.sandbox.labels import INSTANCE_LABEL
 
 BASE_DIR = Path(__file__).resolve().parents[3]
 WORKER_REDIS_URL = os.environ.get("RUNBOOKS_TEST_WORKER_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -42,7 +42,7 @@ def database_url() -> str:
 
 
 def worker_instance_id() -> str:
-    """apps.executions.docker_runner.instance_id() as the worker computes it from its DATABASE_URL:
+    """apps.sandbox.labels.instance_id() as the worker computes it from its DATABASE_URL:
     the label that tells this test's containers from those of other test databases on the engine."""
     database = environ.Env.db_url_config(database_url())
     identity = "|".join(str(database.get(key) or "") for key in ("ENGINE", "HOST", "PORT", "NAME"))

@@ -2,7 +2,7 @@
 
 `--concurrency N` (RUNBOOKS_WORKER_CONCURRENCY, default 4) runs up to N executions at once: RQ's
 WorkerPool of N worker processes (apps.core.workers.ExecutionWorkerPool), each running its jobs in
-its own process (InProcessWorker) and keeping its own warm containers (apps.executions.warm),
+its own process (InProcessWorker) and keeping its own warm containers (apps.sandbox.warm),
 removed when it stops; one reaper process beside them for the host. How many runs of one runbook
 run together is capped separately (RUNBOOKS_MAX_RUNNING_PER_RUNBOOK, apps.executions.slots).
 

@@ -1,11 +1,11 @@
-"""The env file a step's variables travel in (docker_runner.env_file): every value comes out of the
+"""The env file a step's variables travel in (apps.sandbox.spec.env_file): every value comes out of the
 shell exactly as it went in, and a name the shell cannot export is refused with a clear message."""
 
 import subprocess
 
 import pytest
 
-from apps.executions.docker_runner import InvalidEnvironment, env_file
+from apps.sandbox.spec import InvalidEnvironment, env_file
 
 AWKWARD = [
     "plain",

@@ -1,7 +1,7 @@
 import docker.errors
 import pytest
 
-from apps.core.health import docker_client
+from apps.sandbox.client import docker_client
 
 
 def test_a_remote_engine_is_reached_with_the_tls_settings_of_the_environment(settings, monkeypatch, tmp_path):

@@ -8,11 +8,11 @@ is removed after it, like any step container; claiming one starts the next in th
 
 Spares are kept per shape (image, shell, runtime and limits) for RUNBOOKS_WARM_CONTAINERS spares
 each, in the process that runs the steps (each worker process runs its jobs in-process for this:
-apps.core.workers), so with `worker --concurrency N` every one of the N processes has its own.
+apps.executions.workers), so with `worker --concurrency N` every one of the N processes has its own.
 A shape unused for RUNBOOKS_WARM_IDLE_SECONDS loses its spares. Every spare carries its owner
 process and an expiry in its labels: its owner replaces it before the expiry, and any reaper on
 the Docker engine, of whatever installation, removes spares of an owner that is gone (at once on
-the same host) and unclaimed spares past their expiry. A claimed spare is renamed (CLAIMED_PREFIX):
+the same host) and unclaimed spares past their expiry (apps.sandbox.sweep). A claimed spare is renamed (CLAIMED_PREFIX):
 another installation cannot ask its database whether a step still runs there.
 A spare is used only if it still runs the image its environment names now; otherwise it is
 dropped and the step starts a fresh container.
@@ -28,14 +28,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from apps.executions.docker_runner import (
-    INSTANCE_LABEL,
-    ContainerSpec,
-    create_container,
-    instance_id,
-    remove_container,
-    remove_later,
-)
+from apps.sandbox.client import DockerUnavailable, shared_client
+from apps.sandbox.containers import remove_container, remove_later
+from apps.sandbox.labels import INSTANCE_LABEL, instance_id
+from apps.sandbox.spec import ContainerSpec, create_container
 
 logger = logging.getLogger(__name__)
 
@@ -276,14 +272,8 @@ def _mark_claimed(container) -> bool:
     return True
 
 
-def _claimed(container) -> bool:
-    return (getattr(container, "name", "") or "").lstrip("/").startswith(CLAIMED_PREFIX)
-
-
 def upkeep_start(interval: float = UPKEEP_SECONDS) -> threading.Event:
     """This process's spares kept fresh (pool.maintain) in a daemon thread; set the event to stop."""
-    from apps.executions.docker_runner import DockerUnavailable, shared_client
-
     stop = threading.Event()
 
     def loop() -> None:
@@ -298,38 +288,3 @@ def upkeep_start(interval: float = UPKEEP_SECONDS) -> threading.Event:
 
     threading.Thread(target=loop, name="warm-upkeep", daemon=True).start()
     return stop
-
-
-def _expired(labels: dict) -> bool:
-    try:
-        return time.time() > float(labels.get(EXPIRES_LABEL, "0"))
-    except ValueError:
-        return True
-
-
-def reap_warm_containers(client) -> list[str]:
-    """Spares nobody will use, on this Docker engine: of this installation, one whose step has
-    ended, or (unclaimed) one of a dead owner on this host or past its expiry; of any other
-    installation (its database cannot be asked about its steps), one of a dead owner on this host,
-    or an unclaimed one past its expiry. Never one a running step holds, nor this process's own."""
-    from apps.executions.models import StepRun, StepStatus
-
-    me, mine = owner_id(), instance_id()
-    containers = client.containers.list(all=True, filters={"label": [WARM_LABEL]})
-    ours = [container.id[:12] for container in containers if (container.labels or {}).get(INSTANCE_LABEL) == mine]
-    steps = dict(StepRun.objects.filter(container_id__in=ours).values_list("container_id", "status"))
-    removed = []
-    for container in containers:
-        labels = container.labels or {}
-        owner = labels.get(WARM_LABEL, "")
-        if labels.get(INSTANCE_LABEL) == mine:
-            status = steps.get(container.id[:12])
-            if status == StepStatus.RUNNING:
-                continue
-            if status is None and (owner == me or not (_expired(labels) or owner_gone(owner))):
-                continue
-        elif owner == me or not (owner_gone(owner) or (_expired(labels) and not _claimed(container))):
-            continue
-        remove_container(container)
-        removed.append(container.id)
-    return removed
