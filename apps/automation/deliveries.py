@@ -20,8 +20,8 @@ from apps.automation import payloads
 from apps.automation.models import Delivery, DeliveryOutcome, Proposal, Trigger, TriggerAction, TriggerFire
 from apps.core.api import check_json_values
 from apps.core.errors import Conflict, InvalidInput, ServiceUnavailable
+from apps.core.masking.masker import Masker
 from apps.credentials.fields import CredentialDecryptError
-from apps.credentials.masking import Masker
 from apps.credentials.models import Credential
 from apps.executions.models import Execution
 from apps.executions.params import params_clean

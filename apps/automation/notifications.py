@@ -32,8 +32,8 @@ from apps.automation.models import (
 )
 from apps.blocks.executors.ssrf import Refused, resolve_and_check
 from apps.core.errors import InvalidInput
+from apps.core.masking.masker import Masker
 from apps.credentials.fields import CredentialDecryptError
-from apps.credentials.masking import Masker
 from apps.credentials.models import Credential, CredentialKind
 from apps.credentials.roles import USE
 from apps.executions.gates import may_approve

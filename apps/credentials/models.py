@@ -6,7 +6,7 @@ from simple_history.models import HistoricalRecords
 from apps.credentials.fields import SecretField
 
 # Masking a shorter secret would also mask every innocent occurrence of those few characters and
-# still leave it guessable; see apps.credentials.masking.
+# still leave it guessable; see apps.core.masking.
 MIN_SECRET_LENGTH = 8
 MAX_SECRET_LENGTH = 16 * 1024
 

@@ -8,7 +8,7 @@ table. Nothing from the output ever lands in markup except as escaped text.
 Characters a browser would not show (controls, zero-width and bidi marks, line separators; not tab
 and newline) are drawn as visible symbols instead of being dropped: dropping them would join what
 was printed around them, and `Z\x01QX9` would read as the secret `ZQX9` that the masker never saw
-(issue 12). The masker (apps.credentials.masking) also reads output with those characters and the
+(issue 12). The masker (apps.core.masking) also reads output with those characters and the
 escape sequences removed, so even the dropped sequences cannot join a secret back together.
 """
 
@@ -17,7 +17,7 @@ import re
 
 from django.utils.safestring import SafeString, mark_safe
 
-from apps.credentials.masking import ESCAPE_SEQUENCE, unseen_class
+from apps.core.masking.reading import ESCAPE_SEQUENCE, unseen_class
 
 _SEQUENCE = ESCAPE_SEQUENCE
 # A CR that ends a line (CRLF output) is just a line ending; any other one is shown.

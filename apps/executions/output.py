@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
-from apps.credentials.masking import Masker
+from apps.core.masking.masker import Masker
 from apps.executions.models import OutputChunk, StepRun
 
 logger = logging.getLogger(__name__)

@@ -2,8 +2,11 @@
 limits, timeouts, output order, params, secrets and masking. They need the Docker engine
 (RUNBOOKS_REQUIRE_DOCKER=1 turns a missing engine into a failure) and the local busybox image."""
 
+import base64
+import json
 import threading
 import time
+from urllib.parse import quote
 
 import pytest
 
@@ -203,6 +206,46 @@ def test_a_credential_is_a_0400_file_named_by_an_env_var_and_masked(cast, make_r
 
     use = AuditEvent.objects.get(action="credential.use")
     assert use.detail == {"name": "payments-api", "execution": execution.pk, "block": "use"}
+
+
+# Characters that every encoding spells its own way: URL-encoding and JSON escaping change them.
+ENCODED_SECRET = 'p@ss/w0rd+"q"=42&z-payments'
+
+
+def test_an_encoded_secret_echoed_by_a_command_step_never_reaches_the_stored_output(cast, make_runbook, docker_engine):
+    credential = credential_create(user=cast.owner, name="encoded", kind="token", secret=ENCODED_SECRET)
+    file = '"$RB_SECRET_ENCODED_FILE"'
+    script = (
+        f'echo "b64=$(base64 < {file})"; '
+        # Behind one and two bytes: base64 spells the secret differently at each alignment.
+        f'echo "b64+1=$({{ printf x; cat {file}; }} | base64)"; '
+        f'echo "b64+2=$({{ printf xy; cat {file}; }} | base64)"; '
+        f'echo "basic=$({{ printf ops:; cat {file}; }} | base64)"; '
+        f"echo \"url=$(sed -e 's/%/%25/g' -e 's/@/%40/g' -e 's#/#%2F#g' -e 's/+/%2B/g' -e 's/\"/%22/g' "
+        f"-e 's/=/%3D/g' -e 's/&/%26/g' {file})\"; "
+        f'echo "json=$(sed -e \'s/"/\\\\"/g\' {file})"'
+    )
+    runbook = make_runbook(cast.owner, [command("encode", script, credentials=[credential.pk])])
+    execution = run_now(execution_start(runbook=runbook, user=cast.runner))
+    output = output_of(execution.steps.get())
+    assert execution.status == "succeeded", (execution.error, output)
+    data = ENCODED_SECRET.encode()
+    spellings = {
+        "b64": base64.b64encode(data).decode(),
+        "b64+1": base64.b64encode(b"x" + data).decode(),
+        "b64+2": base64.b64encode(b"xy" + data).decode(),
+        "basic": base64.b64encode(b"ops:" + data).decode(),
+        "url": quote(ENCODED_SECRET, safe=""),
+        "json": json.dumps(ENCODED_SECRET)[1:-1],
+    }
+    lines = dict(line.split("=", 1) for line in output.splitlines())
+    assert set(lines) == set(spellings), output
+    stored = "".join(OutputChunk.objects.values_list("data", flat=True))
+    for name, spelling in spellings.items():
+        # The script really printed that spelling (what is left of it is not the secret's part) …
+        assert "***" in lines[name], (name, lines[name])
+        # … and not a stored chunk holds it.
+        assert spelling not in stored, name
 
 
 def test_output_past_the_cap_is_counted_not_stored_and_marked(run_script, settings):

@@ -20,7 +20,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
-from apps.credentials.masking import MASK
+from apps.core.masking.masker import MASK
 from tests.executions.conftest import command, run_now
 
 # Characters that URL-encoding and JSON escape, so those spellings differ from the raw one.
@@ -246,7 +246,7 @@ def test_streamed_output_never_reads_as_a_secret_whatever_is_printed_between_its
     a terminal's final screen may show a spelling of the secret."""
     import random
 
-    from apps.credentials.masking import Masker
+    from apps.core.masking.masker import Masker
 
     rng = random.Random(seed)
     spelling = rng.choice([SECRET, base64.b64encode(b"u:" + SECRET.encode()).decode()])

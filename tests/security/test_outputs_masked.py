@@ -4,7 +4,7 @@ masker claims, not only the raw one, wherever they are shown: the API, the execu
 
 import pytest
 
-from apps.credentials.masking import MASK
+from apps.core.masking.masker import MASK
 from tests.executions.conftest import command, run_now
 from tests.security.test_masking_render import SECRET, assert_hidden, visible_text
 

@@ -18,7 +18,7 @@ from django.conf import settings
 from apps.blocks.executors import ssrf
 from apps.blocks.executors.base import StepContext, StepOutcome
 from apps.blocks.executors.templating import RenderError, make_context, render_body, render_header, render_url
-from apps.credentials.masking import Masker
+from apps.core.masking.masker import Masker
 
 MAX_REDIRECTS = 3
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)

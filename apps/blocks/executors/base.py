@@ -45,6 +45,10 @@ class StepContext:
     labels: dict[str, str] = field(default_factory=dict)
     # Called with the id of a container as soon as the step has one, before anything runs in it.
     on_container: Callable[[str], None] | None = None
+    # Runs a ContainerSpec (apps.sandbox.spec) in a hardened container and returns its
+    # ContainerResult: apps.sandbox.run.run_container, passed in by the engine, so the block kinds
+    # never reach for the worker's side themselves.
+    run_container: Callable[..., Any] | None = None
 
 
 @dataclass

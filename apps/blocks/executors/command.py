@@ -12,8 +12,7 @@ import secrets as random_tokens
 
 from apps.blocks.executors.base import StepContext, StepOutcome
 from apps.blocks.executors.step_data import OutputsError, env_key, parse_outputs_file
-from apps.credentials.masking import Masker
-from apps.sandbox.run import run_container
+from apps.core.masking.masker import Masker
 from apps.sandbox.spec import ContainerSpec
 
 DEFAULT_TIMEOUT_SECONDS = 300
@@ -127,6 +126,8 @@ class OutputsTap:
 
 
 def execute(ctx: StepContext) -> StepOutcome:
+    if ctx.run_container is None:
+        return StepOutcome(status="failed", error="No container runner was given to this command step.")
     config = ctx.block.get("config") or {}
     environment = ctx.environment
     block_timeout = int(config.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS)
@@ -155,7 +156,7 @@ def execute(ctx: StepContext) -> StepOutcome:
         ctx.output.flush()
 
     try:
-        result = run_container(
+        result = ctx.run_container(
             spec, write=tap, is_cancelled=ctx.is_cancelled, on_container=ctx.on_container, on_output_end=output_ended
         )
     finally:

@@ -7,7 +7,8 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from apps.credentials.masking import MASK, Masker, secret_variants
+from apps.core.masking.masker import MASK, Masker
+from apps.core.masking.spellings import secret_variants
 
 SECRETS = ["hunter2-is-not-enough", 'p@ss/w+rd "x" &é', "AKIAIOSFODNN7EXAMPLE", "line\nbreak\tsecret"]
 
