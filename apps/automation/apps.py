@@ -12,3 +12,8 @@ class AutomationConfig(AppConfig):
         from apps.executions.events import execution_event
 
         execution_event.connect(on_execution_event, dispatch_uid="automation-notifications")
+        # Schedules fire from the worker's reaper process, which (a lower layer) cannot import them.
+        from apps.automation.schedules import automation_start
+        from apps.executions.workers import reaper_tick_register
+
+        reaper_tick_register(automation_start)

@@ -67,7 +67,7 @@ class DecryptedCredential:
 class Heartbeat(threading.Thread):
     """Renews the run's lease while the walk holds it.
 
-    The worker runs jobs in its own process (apps.core.workers), so a worker killed even by SIGKILL
+    The worker runs jobs in its own process (apps.executions.workers), so a worker killed even by SIGKILL
     takes its walk and this thread with it: the lease runs out and the reaper marks the run
     incomplete and removes its container.
     """

@@ -1,7 +1,7 @@
 """Crash safety and recovery: the database is the source of truth for what is running, queued or due.
 
 One reaper runs per worker command (a process of its own beside the worker processes, see
-apps.core.management.commands.worker): reap_expired() every REAP_INTERVAL_SECONDS, and once at
+apps.executions.management.commands.worker): reap_expired() every REAP_INTERVAL_SECONDS, and once at
 start, so a worker killed with SIGKILL is cleaned up by any other worker or by the next one to
 start. A run whose lease expired becomes `incomplete`; the step that was running is marked failed
 and is never re-run: it may have had side effects. What Redis lost (a restart without

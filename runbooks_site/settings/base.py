@@ -203,8 +203,8 @@ RUNBOOKS_OUTPUT_CAP_BYTES = env.int("RUNBOOKS_OUTPUT_CAP_BYTES", default=2 * 102
 RUNBOOKS_WARM_CONTAINERS = env.int("RUNBOOKS_WARM_CONTAINERS", default=1)
 RUNBOOKS_WARM_IDLE_SECONDS = env.int("RUNBOOKS_WARM_IDLE_SECONDS", default=900)
 RUNBOOKS_WARM_MAX_AGE_SECONDS = env.int("RUNBOOKS_WARM_MAX_AGE_SECONDS", default=3600)
-# Jobs run in the worker's process, not a fork per job (apps.core.workers).
-RQ = {"WORKER_CLASS": "apps.core.workers.InProcessWorker"}
+# Jobs run in the worker's process, not a fork per job (apps.executions.workers).
+RQ = {"WORKER_CLASS": "apps.executions.workers.InProcessWorker"}
 # Executions one `manage.py worker` runs at once (one worker process each; `--concurrency` wins),
 # and how many runs of one runbook run together: the rest wait queued, visibly (apps.executions.slots).
 RUNBOOKS_WORKER_CONCURRENCY = env.int("RUNBOOKS_WORKER_CONCURRENCY", default=4)

@@ -1,7 +1,7 @@
 """`python manage.py worker`: RQ workers on every queue the project uses, the scheduler and the reaper.
 
 `--concurrency N` (RUNBOOKS_WORKER_CONCURRENCY, default 4) runs up to N executions at once: RQ's
-WorkerPool of N worker processes (apps.core.workers.ExecutionWorkerPool), each running its jobs in
+WorkerPool of N worker processes (apps.executions.workers.ExecutionWorkerPool), each running its jobs in
 its own process (InProcessWorker) and keeping its own warm containers (apps.sandbox.warm),
 removed when it stops; one reaper process beside them for the host. How many runs of one runbook
 run together is capped separately (RUNBOOKS_MAX_RUNNING_PER_RUNBOOK, apps.executions.slots).
@@ -21,7 +21,7 @@ from django_rq.utils import reset_db_connections
 from django_rq.workers import get_exception_handlers, get_worker_class
 
 from apps.core.redis_url import redis_url_for_display
-from apps.core.workers import ExecutionWorkerPool
+from apps.executions.workers import ExecutionWorkerPool
 
 RETRY_INTERVAL_SECONDS = 0.5
 

@@ -10,7 +10,8 @@ It is also what lets the warm container pool (apps.sandbox.warm) outlive a singl
 
 `worker --concurrency N` runs N of these through RQ's own WorkerPool (one process each, forked
 from the command's process once Django is set up), plus one reaper process: the reaper works for
-the whole host, so it runs once, not N times. The command's process only supervises: it has no
+the whole host, so it runs once, not N times. Upper layers add their own periodic work to that
+process (automation's schedule tick) with reaper_tick_register() from their AppConfig.ready(). The command's process only supervises: it has no
 thread of its own, so forking a replacement for a dead worker never copies a held lock.
 """
 
@@ -20,6 +21,7 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from multiprocessing import get_context
 from uuid import uuid4
 
@@ -27,9 +29,26 @@ from django.db import close_old_connections, connections
 from rq.worker import SimpleWorker, WorkerStatus
 from rq.worker_pool import WorkerData, WorkerPool, run_worker
 
+from apps.executions.reaper import reaper_loop
+from apps.sandbox import warm
+
 logger = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
+
+# start(stop=event): starts a periodic tick in a thread of the reaper process, ending when `stop`
+# is set. Registered by layers above this one (they may import executions; it never imports them).
+_reaper_ticks: list[Callable[..., object]] = []
+
+
+def reaper_tick_register(start: Callable[..., object]) -> None:
+    """Run `start(stop=event)` in every reaper process, beside the reaper loop (once per start)."""
+    if start not in _reaper_ticks:
+        _reaper_ticks.append(start)
+
+
+def reaper_ticks() -> tuple[Callable[..., object], ...]:
+    return tuple(_reaper_ticks)
 
 
 def die_with_parent(parent_pid: int) -> None:
@@ -47,9 +66,6 @@ def die_with_parent(parent_pid: int) -> None:
 
 class InProcessWorker(SimpleWorker):
     def work(self, *args, **kwargs) -> bool:
-        # core sits below executions; the worker process is where the two meet, at run time only.
-        from apps.sandbox import warm
-
         # Each worker process keeps its own warm spares fresh, and removes them when it stops.
         stop_upkeep = warm.upkeep_start()
         try:
@@ -88,8 +104,6 @@ def _worker_process(parent_pid: int, *args, **kwargs) -> None:
 
 
 def _reaper_process(parent_pid: int) -> None:
-    from apps.executions.reaper import reaper_loop  # see InProcessWorker.work
-
     die_with_parent(parent_pid)
     stop = threading.Event()
 
@@ -98,9 +112,8 @@ def _reaper_process(parent_pid: int) -> None:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    from apps.automation.schedules import automation_start  # the top layer's schedules ride with the reaper
-
-    automation_start(stop=stop)
+    for start in reaper_ticks():
+        start(stop=stop)
     reaper_loop(stop)
 
 

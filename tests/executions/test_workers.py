@@ -1,4 +1,4 @@
-"""The worker class (apps.core.workers.InProcessWorker) against the real Redis: jobs run in the
+"""The worker class (apps.executions.workers.InProcessWorker) against the real Redis: jobs run in the
 worker's own process, and RQ's heartbeats keep going while a long job runs."""
 
 import os
@@ -10,7 +10,8 @@ import redis
 from django.conf import settings
 from rq import Queue, get_current_job
 
-from apps.core.workers import InProcessWorker
+from apps.automation.schedules import automation_start
+from apps.executions.workers import InProcessWorker, reaper_ticks
 
 # The worker closes stale database connections around each job: outside a test transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,7 +49,7 @@ def run_burst(connection, function, **worker_options):
 
 
 def test_the_worker_class_is_the_configured_one():
-    assert settings.RQ["WORKER_CLASS"] == "apps.core.workers.InProcessWorker"
+    assert settings.RQ["WORKER_CLASS"] == "apps.executions.workers.InProcessWorker"
 
 
 def test_a_job_runs_in_the_worker_process(connection):
@@ -61,3 +62,8 @@ def test_heartbeats_go_on_while_a_long_job_runs(connection):
     job = run_burst(connection, wait_for_a_heartbeat_of_my_own, job_monitoring_interval=0.2)
     assert job.get_status() == "finished"
     assert job.return_value() is True
+
+
+def test_automation_s_schedule_tick_rides_in_the_reaper_process():
+    # Registered by automation's AppConfig.ready(): executions, below it, never imports it.
+    assert automation_start in reaper_ticks()
