@@ -27,8 +27,9 @@ RUN SECRET_KEY=collectstatic-only \
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
 EXPOSE 8000
-# /healthz is 503 when the database, Redis or the Docker engine is down. The request goes to
-# 127.0.0.1, so ALLOWED_HOSTS must include it.
+# /healthz is 503 when the database or Redis is down, or no live worker reports a reachable Docker
+# engine (the worker's own check is `manage.py worker_health`). The request goes to 127.0.0.1, so
+# ALLOWED_HOSTS must include it.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "runbooks_site.asgi:application"]

@@ -48,7 +48,7 @@ def wait_until_up(url: str, seconds: float = 60) -> None:
             urllib.request.urlopen(url, timeout=2)  # noqa: S310 - our own http://127.0.0.1 URL
             return
         except urllib.error.HTTPError:
-            return  # /healthz answers 503 without Docker: the server is up all the same.
+            return  # /healthz answers 503 without a worker: the server is up all the same.
         except OSError:
             time.sleep(0.3)
     raise SystemExit(f"The dev server did not answer at {url}")

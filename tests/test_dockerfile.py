@@ -149,6 +149,13 @@ def test_only_the_worker_talks_to_a_docker_engine(compose):
             assert "docker.sock" not in mounts, f"{name} must not get the Docker socket"
 
 
+def test_the_worker_checks_docker_itself_and_the_web_healthcheck_does_not_need_it(compose):
+    worker, web = compose["services"]["worker"], compose["services"]["web"]
+    assert worker["healthcheck"]["test"][-2:] == ["manage.py", "worker_health"]
+    probe = " ".join(web["healthcheck"]["test"])
+    assert "/healthz" in probe and '"database"' in probe and '"redis"' in probe and "docker" not in probe
+
+
 def test_the_services_need_their_secrets_instead_of_defaulting_them(compose):
     environment = compose["services"]["web"]["environment"]
     for name in ("SECRET_KEY", "CREDENTIAL_KEYS"):

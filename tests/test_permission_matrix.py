@@ -9,12 +9,14 @@ this file guarantees nothing is left unguarded.
 """
 
 import re
+import uuid
 from types import SimpleNamespace
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
+from apps.core.heartbeats import heartbeat_connection, worker_heartbeat_write
 from apps.executions.models import Execution, ExecutionEnvironment, StepRun
 
 PEOPLE = ("anonymous", "owner", "editor", "runner", "viewer", "outsider", "staff", "admin")
@@ -231,7 +233,7 @@ def test_every_route_is_in_the_matrix():
 
 
 @pytest.fixture
-def world(cast, django_user_model):
+def world(cast, django_user_model, settings):
     from apps.accounts.services import api_token_create
     from apps.credentials.services import credential_create, credential_grant
     from apps.runbooks.services.runbooks import runbook_create
@@ -255,6 +257,9 @@ def world(cast, django_user_model):
         execution=execution, position=0, block_key="intro", kind="instruction", status="succeeded"
     )
     block = cast.runbook.blocks.get(key="restart")
+    # A live worker that reaches Docker, under keys of this test alone: /healthz answers 200.
+    settings.RUNBOOKS_WORKER_HEARTBEAT_PREFIX = f"test-heartbeat-{uuid.uuid4().hex[:12]}:"
+    worker_heartbeat_write(connection=heartbeat_connection(), worker="matrix-worker", docker=None)
     from apps.automation.models import Proposal
     from apps.automation.services import trigger_create
 

@@ -29,8 +29,10 @@ from django.db import close_old_connections, connections
 from rq.worker import SimpleWorker, WorkerStatus
 from rq.worker_pool import WorkerData, WorkerPool, run_worker
 
+from apps.core.heartbeats import HEARTBEAT_SECONDS, heartbeat_connection, worker_heartbeat_clear, worker_heartbeat_write
 from apps.executions.reaper import reaper_loop
 from apps.sandbox import warm
+from apps.sandbox.client import check_docker
 
 logger = logging.getLogger(__name__)
 
@@ -64,13 +66,48 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
+class WorkerHeartbeatThread(threading.Thread):
+    """This worker's heartbeat (apps.core.heartbeats) with its own check of the Docker engine, at
+    start and every `interval` seconds; stop() clears it, so a stopped worker is gone at once."""
+
+    def __init__(self, worker: str, interval: float = HEARTBEAT_SECONDS):
+        super().__init__(name=f"heartbeat-{worker}", daemon=True)
+        self.worker = worker
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        connection = heartbeat_connection()
+        try:
+            while True:
+                try:
+                    worker_heartbeat_write(connection=connection, worker=self.worker, docker=check_docker())
+                except Exception:
+                    logger.warning("Could not write the heartbeat of worker %s", self.worker, exc_info=True)
+                if self.stopped.wait(self.interval):
+                    break
+            worker_heartbeat_clear(connection=connection, worker=self.worker)
+        except Exception:
+            logger.warning("Could not clear the heartbeat of worker %s", self.worker, exc_info=True)
+        finally:
+            connection.close()
+
+    def stop(self, timeout: float = 5) -> None:
+        self.stopped.set()
+        self.join(timeout=timeout)
+
+
 class InProcessWorker(SimpleWorker):
     def work(self, *args, **kwargs) -> bool:
-        # Each worker process keeps its own warm spares fresh, and removes them when it stops.
+        # Each worker process keeps its own warm spares fresh, and removes them when it stops; and
+        # tells /healthz, which cannot reach Docker itself, whether it can.
         stop_upkeep = warm.upkeep_start()
+        heartbeat = WorkerHeartbeatThread(self.name)
+        heartbeat.start()
         try:
             return super().work(*args, **kwargs)
         finally:
+            heartbeat.stop()
             stop_upkeep.set()
             warm.pool.shutdown()
 

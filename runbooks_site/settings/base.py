@@ -203,6 +203,9 @@ RUNBOOKS_OUTPUT_CAP_BYTES = env.int("RUNBOOKS_OUTPUT_CAP_BYTES", default=2 * 102
 RUNBOOKS_WARM_CONTAINERS = env.int("RUNBOOKS_WARM_CONTAINERS", default=1)
 RUNBOOKS_WARM_IDLE_SECONDS = env.int("RUNBOOKS_WARM_IDLE_SECONDS", default=900)
 RUNBOOKS_WARM_MAX_AGE_SECONDS = env.int("RUNBOOKS_WARM_MAX_AGE_SECONDS", default=3600)
+# Where each worker process writes its heartbeat with its Docker status, read by /healthz
+# (apps.core.heartbeats); a key per worker process under this prefix.
+RUNBOOKS_WORKER_HEARTBEAT_PREFIX = env.str("RUNBOOKS_WORKER_HEARTBEAT_PREFIX", default="runbooks:worker-heartbeat:")
 # Jobs run in the worker's process, not a fork per job (apps.executions.workers).
 RQ = {"WORKER_CLASS": "apps.executions.workers.InProcessWorker"}
 # Executions one `manage.py worker` runs at once (one worker process each; `--concurrency` wins),

@@ -1,6 +1,7 @@
 """The worker class (apps.executions.workers.InProcessWorker) against the real Redis: jobs run in the
 worker's own process, and RQ's heartbeats keep going while a long job runs."""
 
+import json
 import os
 import time
 import uuid
@@ -62,6 +63,38 @@ def test_heartbeats_go_on_while_a_long_job_runs(connection):
     job = run_burst(connection, wait_for_a_heartbeat_of_my_own, job_monitoring_interval=0.2)
     assert job.get_status() == "finished"
     assert job.return_value() is True
+
+
+def my_worker_s_heartbeat() -> dict | None:
+    """A job that returns the heartbeat its own worker wrote (waiting at most 10 s for the first)."""
+    job = get_current_job()
+    key = f"{settings.RUNBOOKS_WORKER_HEARTBEAT_PREFIX}{job.worker_name}"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        raw = job.connection.get(key)
+        if raw is not None:
+            return json.loads(raw)
+        time.sleep(0.05)  # polls Redis: the heartbeat thread starts with the worker, beside this job
+    return None
+
+
+def test_a_worker_reports_its_own_docker_check_in_its_heartbeat_and_clears_it_when_it_stops(
+    connection, docker_engine, settings
+):
+    settings.RUNBOOKS_WORKER_HEARTBEAT_PREFIX = f"test-heartbeat-{uuid.uuid4().hex[:12]}:"
+    job = run_burst(connection, my_worker_s_heartbeat)
+    assert job.get_status() == "finished"
+    heartbeat = job.return_value()
+    assert heartbeat is not None, "the worker wrote no heartbeat"
+    assert heartbeat["worker"] == job.worker_name and heartbeat["docker"] is None
+    assert not list(connection.scan_iter(match=f"{settings.RUNBOOKS_WORKER_HEARTBEAT_PREFIX}*"))
+
+
+def test_a_worker_that_cannot_reach_docker_says_so(connection, settings, tmp_path):
+    settings.RUNBOOKS_WORKER_HEARTBEAT_PREFIX = f"test-heartbeat-{uuid.uuid4().hex[:12]}:"
+    settings.DOCKER_HOST = f"unix://{tmp_path}/docker.sock"
+    heartbeat = run_burst(connection, my_worker_s_heartbeat).return_value()
+    assert heartbeat is not None and heartbeat["docker"] == "DockerException"
 
 
 def test_automation_s_schedule_tick_rides_in_the_reaper_process():
