@@ -32,7 +32,7 @@ from apps.executions.output import StepOutput, publish_state
 from apps.executions.slots import CLAIMED, execution_claim, slots_release
 from apps.runbooks.usage import revoked_credential_ids
 from apps.sandbox.containers import wait_for_removals
-from apps.sandbox.labels import INSTANCE_LABEL, instance_id
+from apps.sandbox.labels import step_labels
 from apps.sandbox.run import run_container
 
 logger = logging.getLogger(__name__)
@@ -463,11 +463,7 @@ def _run_step(execution: Execution, step: StepRun, block: dict, earlier: dict, c
         credentials=credentials,
         output=output,
         is_cancelled=cancel,
-        labels={
-            "runbooks.execution": str(execution.pk),
-            "runbooks.step": block["key"],
-            INSTANCE_LABEL: instance_id(),
-        },
+        labels=step_labels(execution_id=execution.pk, step_key=block["key"]),
         # Recorded before the step runs: the reaper finds a dead worker's container by it.
         on_container=lambda container_id: StepRun.objects.filter(pk=step.pk).update(container_id=container_id[:12]),
         # Command steps run their container through the sandbox: blocks get it here, never import it.

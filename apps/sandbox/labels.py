@@ -22,3 +22,8 @@ def instance_id() -> str:
         # An in-memory database (tests) belongs to one process: so do its containers.
         identity += f"|{os.getpid()}"
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
+
+
+def step_labels(*, execution_id: int, step_key: str) -> dict[str, str]:
+    """The labels of a step's container: its run, its block and this installation."""
+    return {EXECUTION_LABEL: str(execution_id), STEP_LABEL: step_key, INSTANCE_LABEL: instance_id()}
