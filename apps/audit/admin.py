@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from apps.audit.models import AuditChainHead, AuditEvent
-from apps.runbooks.admin import ReadOnlyAdmin
+from apps.core.admin import ReadOnlyAdmin
 
 
 @admin.register(AuditEvent)

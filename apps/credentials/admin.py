@@ -10,11 +10,11 @@ from django.core.exceptions import ValidationError
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
+from apps.core.admin import ObjectPermissionAdmin
 from apps.core.errors import InvalidInput
 from apps.credentials import services
 from apps.credentials.models import Credential, CredentialGroupObjectPermission, CredentialUserObjectPermission
 from apps.credentials.selectors import runbooks_using_credential
-from apps.runbooks.admin import ObjectPermissionAdmin
 
 EDITED_FIELDS = ["name", "kind", "username", "header_name", "description"]
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.executions.models import Execution, ExecutionEnvironment, OutputChunk, StepRun
-from apps.runbooks.admin import ReadOnlyAdmin
 
 
 @admin.register(ExecutionEnvironment)

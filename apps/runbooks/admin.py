@@ -1,19 +1,24 @@
-"""The operators' admin for runbooks. Saves run the same validation as the pages and the API, bump
-the revision (so an editor's stale draft is still refused) and leave an audit event."""
+"""The operators' admin for runbooks. Every save calls the runbooks services, as the pages and the
+API do: one call validates, applies the credential rule, bumps the revision once and writes one
+audit event (marked "via": "admin") and the history. The forms run the same validation first, so
+the errors appear next to the fields."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from guardian.admin import GuardedModelAdminMixin
-from simple_history.admin import SimpleHistoryAdmin
 
-from apps.audit.services import audit_record
-from apps.blocks.kinds import ConfigError, validate_config
-from apps.core.errors import InvalidInput
+from apps.core.admin import (
+    AdminSaveRefused,
+    NoRevertHistoryAdmin,
+    ObjectPermissionAdmin,
+    ReadOnlyAdmin,
+    ServiceSavedAdmin,
+)
+from apps.core.errors import Conflict, InvalidInput
 from apps.runbooks import validation
 from apps.runbooks.models import (
     Block,
@@ -23,10 +28,13 @@ from apps.runbooks.models import (
     RunbookUserObjectPermission,
     RunbookVersion,
 )
-from apps.runbooks.roles import ROLE_CODENAMES, Role
+from apps.runbooks.roles import ROLE_CODENAMES
 from apps.runbooks.services.access import runbook_grant
-from apps.runbooks.services.blocks import blocks_check_credentials
-from apps.runbooks.services.runbooks import runbook_archive
+from apps.runbooks.services.blocks import block_update, blocks_check_credentials
+from apps.runbooks.services.runbooks import runbook_archive, runbook_create, runbook_update
+
+VERSIONS_REFUSAL = "Roll back through the runbook's versions instead."
+RUNBOOK_FIELDS = ("title", "description", "tags", "environment", "parameters")
 
 
 def _messages(errors) -> list[str]:
@@ -42,22 +50,8 @@ def _messages(errors) -> list[str]:
     return [message for item in errors or [] for message in _messages(item)]
 
 
-def _block_problems(kind, key, title, config) -> tuple[dict, dict | None]:
-    """Field errors of one block and its normalised config, by the rules the services apply."""
-    problems: dict[str, list[str]] = {}
-    try:
-        validation.clean_block_key(key)
-    except InvalidInput as error:
-        problems["key"] = _messages(error.errors)
-    if title and len(title) > 200:
-        problems["title"] = ["The title must be text under 200 characters."]
-    normalised = None
-    if kind:
-        try:
-            normalised = validate_config(kind, config)
-        except ConfigError as error:
-            problems["config"] = _messages(error.errors)
-    return problems, normalised
+def _refused(error: Exception) -> AdminSaveRefused:
+    return AdminSaveRefused(_messages(error.errors) if isinstance(error, InvalidInput) else [str(error)])
 
 
 class BlockAdminForm(forms.ModelForm):
@@ -68,31 +62,37 @@ class BlockAdminForm(forms.ModelForm):
         model = Block
         fields = ["position", "key", "title", "kind", "config"]
 
+    def kind(self, cleaned) -> str | None:
+        # The standalone block admin shows the kind read-only: a block keeps its kind there.
+        return cleaned.get("kind") if "kind" in self.fields else self.instance.kind
+
     def clean(self):
         cleaned = super().clean()
-        if "config" not in cleaned:
-            return cleaned  # not valid JSON: the field already says so
-        problems, normalised = _block_problems(
-            cleaned.get("kind"), cleaned.get("key") or "", cleaned.get("title") or "", cleaned["config"]
-        )
-        for field, field_messages in problems.items():
-            for message in field_messages:
-                self.add_error(field, message)
-        if normalised is not None:
-            cleaned["config"] = normalised
-            self._check_credentials(cleaned)
+        kind = self.kind(cleaned)
+        if "config" not in cleaned or not kind:
+            return cleaned  # not valid JSON, or no kind: the field already says so
+        data = {"key": cleaned.get("key") or "", "title": cleaned.get("title") or "", "kind": kind}
+        try:
+            block = validation.clean_block({**data, "config": cleaned["config"]})
+        except InvalidInput as error:
+            for field, problems in error.errors.items():
+                for message in _messages(problems):
+                    self.add_error(field if field in self.fields else None, message)
+            return cleaned
+        cleaned["title"], cleaned["config"] = block["title"], block["config"]
+        self._check_credentials(block)
         return cleaned
 
-    def _check_credentials(self, cleaned) -> None:
-        """The same credential rule as the editor and the API: changing a block that carries a
-        credential takes the user role on it, whatever admin permissions the operator holds."""
+    def _check_credentials(self, block: dict) -> None:
+        """The same credential rule as the editor and the API, checked here to show it on the field
+        (the service checks it again): changing a block that carries a credential takes the user
+        role on it, whatever admin permissions the operator holds."""
         previous = Block.objects.filter(pk=self.instance.pk).first() if self.instance.pk else None
-        key = cleaned.get("key") or ""
         try:
             blocks_check_credentials(
                 user=self.acting_user,
-                blocks=[{"key": key, "kind": cleaned.get("kind"), "config": cleaned["config"]}],
-                previous={key: previous} if previous is not None else None,
+                blocks=[block],
+                previous={block["key"]: previous} if previous is not None else None,
             )
         except InvalidInput as error:
             self.add_error("config", _messages(error.errors))
@@ -111,7 +111,7 @@ class StandaloneBlockAdminForm(BlockAdminForm):
         if self.errors or self.instance.pk is None:
             return cleaned
         blocks = [
-            {"key": cleaned["key"], "kind": cleaned["kind"], "config": cleaned["config"]}
+            {"key": cleaned["key"], "kind": block.kind, "config": cleaned["config"]}
             if block.pk == self.instance.pk
             else {"key": block.key, "kind": block.kind, "config": block.config}
             for block in self.instance.runbook.blocks.order_by("position", "pk")
@@ -123,21 +123,25 @@ class StandaloneBlockAdminForm(BlockAdminForm):
         return cleaned
 
 
+def kept_blocks(formset) -> list[dict]:
+    """The inline's blocks in their new order, without the deleted ones, in the services' shape."""
+    kept = [form.cleaned_data for form in formset.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+    return [
+        {"key": data["key"], "title": data.get("title") or "", "kind": data["kind"], "config": data["config"]}
+        for data in sorted(kept, key=lambda data: data.get("position") or 0)
+    ]
+
+
 class BlockInlineFormSet(forms.BaseInlineFormSet):
     def clean(self):
         super().clean()
         if any(self.errors):
             return
-        kept = [
-            form.cleaned_data for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE", False)
-        ]
-        if len(kept) > validation.settings.RUNBOOKS_MAX_BLOCKS:
+        blocks = kept_blocks(self)
+        if len(blocks) > validation.settings.RUNBOOKS_MAX_BLOCKS:
             raise ValidationError(f"A runbook has at most {validation.settings.RUNBOOKS_MAX_BLOCKS} blocks.")
-        ordered = sorted(kept, key=lambda data: data.get("position") or 0)
         try:
-            validation.check_gotos(
-                [{"key": data["key"], "kind": data["kind"], "config": data["config"]} for data in ordered]
-            )
+            validation.check_gotos(blocks)
         except InvalidInput as error:
             raise ValidationError(_messages(error.errors)) from None
 
@@ -198,7 +202,7 @@ class RunbookAdminForm(forms.ModelForm):
 
 
 @admin.register(Runbook)
-class RunbookAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
+class RunbookAdmin(GuardedModelAdminMixin, ServiceSavedAdmin, NoRevertHistoryAdmin):
     """Guardian's object-permission pages plus simple-history's history view, on one admin."""
 
     form = RunbookAdminForm
@@ -209,45 +213,46 @@ class RunbookAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
     list_select_related = ["owner", "environment"]
     readonly_fields = ["revision", "last_modified_by", "archived_at", "created_at", "updated_at"]
     actions = ["archive_selected"]
+    revert_refusal = VERSIONS_REFUSAL
 
     def get_changeform_initial_data(self, request):
         return {"owner": request.user.pk, **super().get_changeform_initial_data(request)}
+
+    def get_readonly_fields(self, request, obj=None):
+        # The owner is chosen when the runbook is created; later, roles change on the permissions page.
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "owner"] if obj is not None else fields
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Runbooks are archived, never hard-deleted: executions and versions point at them.
         return False
 
-    def revert_disabled(self, request, obj=None) -> bool:
-        # A history revert would restore the runbook row without its blocks; roll back versions instead.
-        return True
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method == "POST":
-            raise PermissionDenied("Roll back through the runbook's versions instead.")
-        return super().history_form_view(request, object_id, version_id, extra_context)
-
     def save_model(self, request, obj, form, change) -> None:
-        obj.last_modified_by = request.user
-        if change:
-            locked = Runbook.objects.select_for_update().get(pk=obj.pk)
-            obj.revision = locked.revision + 1
-        super().save_model(request, obj, form, change)
+        """Nothing yet: save_related knows the blocks too, and saves the runbook with them in one
+        service call (one revision, one audit event)."""
 
-    @transaction.atomic
+    def save_formset(self, request, form, formset, change) -> None:
+        # The service saved the blocks; the admin's change message lists the form's fields only.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
     def save_related(self, request, form, formsets, change) -> None:
-        super().save_related(request, form, formsets, change)
-        runbook = form.instance
-        if not change:
-            runbook_grant(runbook=runbook, actor=request.user, principal=runbook.owner, role=Role.OWNER)
-        fields = [name for name in form.changed_data if name != "opened_revision"]
-        if any(formset.has_changed() for formset in formsets):
-            fields.append("blocks")
-        audit_record(
-            actor=request.user,
-            action="runbook.edit" if change else "runbook.create",
-            obj=runbook,
-            detail={"fields": fields, "revision": runbook.revision, "via": "admin"},
-        )
+        for formset in formsets:
+            self.save_formset(request, form, formset, change)
+        content = {name: form.cleaned_data[name] for name in RUNBOOK_FIELDS}
+        content["blocks"] = next((kept_blocks(formset) for formset in formsets if formset.model is Block), [])
+        try:
+            if change:
+                revision = form.cleaned_data["opened_revision"]
+                saved = runbook_update(
+                    runbook=form.instance, user=request.user, revision=revision, via="admin", **content
+                )
+            else:
+                owner = form.cleaned_data["owner"]
+                saved = runbook_create(user=request.user, owner=owner, via="admin", **content)
+        except (InvalidInput, Conflict) as error:
+            raise _refused(error) from None
+        form.instance.pk = saved.pk
+        form.instance.refresh_from_db()
 
     # Guardian's object-permission pages would assign raw permissions one by one; a runbook knows
     # roles, an owner it must keep and an audit trail, so their saves go through runbook_grant.
@@ -291,13 +296,15 @@ class RunbookAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Block)
-class BlockAdmin(SimpleHistoryAdmin):
+class BlockAdmin(ServiceSavedAdmin, NoRevertHistoryAdmin):
     form = StandaloneBlockAdminForm
     list_display = ["key", "title", "kind", "runbook", "position"]
     list_filter = ["kind"]
     search_fields = ["key", "title", "runbook__title"]
     list_select_related = ["runbook"]
-    readonly_fields = ["runbook"]
+    # A block keeps its kind; its place changes in the runbook's ordered list (block_update moves neither).
+    readonly_fields = ["runbook", "kind", "position"]
+    revert_refusal = VERSIONS_REFUSAL
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         return with_acting_user(super().get_form(request, obj, change=change, **kwargs), request.user)
@@ -309,41 +316,18 @@ class BlockAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    def revert_disabled(self, request, obj=None) -> bool:
-        return True
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method == "POST":
-            raise PermissionDenied("Roll back through the runbook's versions instead.")
-        return super().history_form_view(request, object_id, version_id, extra_context)
-
-    @transaction.atomic
     def save_model(self, request, obj, form, change) -> None:
-        super().save_model(request, obj, form, change)
-        runbook = Runbook.objects.select_for_update().get(pk=obj.runbook_id)
-        runbook.revision += 1
-        runbook.last_modified_by = request.user
-        runbook._history_user = request.user
-        runbook.save(update_fields=["revision", "last_modified_by", "updated_at"])
-        audit_record(
-            actor=request.user,
-            action="runbook.edit",
-            obj=runbook,
-            detail={"block_changed": obj.key, "revision": runbook.revision, "via": "admin"},
-        )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by services: visible to operators, never added, changed or deleted here."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+        # The form already changed `obj` in memory; the service compares with the stored block.
+        stored = Block.objects.select_related("runbook").get(pk=obj.pk)
+        data = form.cleaned_data
+        try:
+            # No revision was opened on this page (as before): the save is based on the current one.
+            block_update(
+                block=stored, user=request.user, revision=stored.runbook.revision,
+                key=data["key"], title=data["title"], config=data["config"], via="admin",
+            )  # fmt: skip
+        except (InvalidInput, Conflict) as error:
+            raise _refused(error) from None
 
 
 @admin.register(RunbookVersion)
@@ -352,13 +336,6 @@ class RunbookVersionAdmin(ReadOnlyAdmin):
     list_filter = ["created_at"]
     search_fields = ["runbook__title", "message", "author__username", "content_hash"]
     list_select_related = ["runbook", "author"]
-
-
-class ObjectPermissionAdmin(ReadOnlyAdmin):
-    # Roles are granted through runbook_grant (sharing page, API, or the object-permissions page of
-    # a runbook); editing raw rows here could leave a runbook without an owner.
-    list_filter = ["permission"]
-    list_select_related = ["content_object", "permission"]
 
 
 @admin.register(RunbookUserObjectPermission)

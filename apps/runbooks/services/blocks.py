@@ -10,7 +10,7 @@ from apps.credentials.selectors import credential_ids_of_config
 from apps.credentials.services import credentials_check_attachable, credentials_check_changeable
 from apps.runbooks import validation
 from apps.runbooks.models import Block, Runbook
-from apps.runbooks.services.revision import bump, lock
+from apps.runbooks.services.revision import bump, lock, via_marked
 
 
 def blocks_check_credentials(*, user, blocks: list[dict], previous: dict[str, Block] | None = None) -> None:
@@ -118,7 +118,7 @@ def block_create(*, runbook: Runbook, user, revision, kind: str, key: str = "", 
 
 
 @transaction.atomic
-def block_update(*, block: Block, user, revision, key: str, title: str, config) -> Block:
+def block_update(*, block: Block, user, revision, key: str, title: str, config, via: str | None = None) -> Block:
     locked = lock(block.runbook, revision)
     key, title, config = _clean_block_input(block.kind, key, title, config)
     _check_block_credentials(user, key, block.kind, config, previous=block)
@@ -129,9 +129,8 @@ def block_update(*, block: Block, user, revision, key: str, title: str, config) 
         block.save()
         _recheck_blocks(locked)
         bump(locked, user)
-        audit_record(
-            actor=user, action="runbook.edit", obj=locked, detail={"block_changed": key, "revision": locked.revision}
-        )
+        detail = via_marked({"block_changed": key, "revision": locked.revision}, via)
+        audit_record(actor=user, action="runbook.edit", obj=locked, detail=detail)
     block.runbook.revision = locked.revision
     return block
 

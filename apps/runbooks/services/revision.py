@@ -30,3 +30,8 @@ def bump(runbook: Runbook, user, *, extra_fields: tuple = ()) -> None:
     runbook.last_modified_by = user
     stamp(runbook, user)
     runbook.save(update_fields=["revision", "last_modified_by", "updated_at", *extra_fields])
+
+
+def via_marked(detail: dict, via: str | None) -> dict:
+    """An edit's audit detail, marked with its caller when that is not a page or the API (the admin)."""
+    return {**detail, "via": via} if via else detail

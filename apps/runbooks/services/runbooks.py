@@ -10,7 +10,7 @@ from apps.runbooks import validation
 from apps.runbooks.models import Block, Runbook
 from apps.runbooks.roles import ROLES, Role
 from apps.runbooks.services.blocks import blocks_check_credentials
-from apps.runbooks.services.revision import bump, lock, stamp
+from apps.runbooks.services.revision import bump, lock, stamp, via_marked
 
 RUNBOOK_FIELDS = ("title", "description", "tags", "environment", "parameters", "blocks")
 
@@ -101,7 +101,10 @@ def runbook_create(
     environment=None,
     parameters=(),
     blocks=(),
+    owner=None,
+    via: str | None = None,
 ) -> Runbook:
+    """`owner` (default: `user`) gets the owner role; `via` names the caller in the audit (e.g. "admin")."""
     # Raw values go to the cleaners: list("abc") would turn a bad tags string into three tags.
     cleaned = _clean_changes(
         {
@@ -117,25 +120,26 @@ def runbook_create(
     blocks_check_credentials(user=user, blocks=cleaned["blocks"])
     if cleaned["environment"] is None:
         cleaned["environment"] = ExecutionEnvironment.objects.filter(is_default=True).first()
+    owner = owner or user
     runbook = Runbook(
         title=cleaned["title"],
         description=cleaned["description"],
         environment=cleaned["environment"],
         parameters=cleaned["parameters"],
-        owner=user,
+        owner=owner,
         last_modified_by=user,
     )
     stamp(runbook, user)
     runbook.save()
     runbook.tags.set(cleaned["tags"])
     _replace_blocks(runbook, cleaned["blocks"], user)
-    ROLES.set_role(runbook, user, Role.OWNER)
-    audit_record(actor=user, action="runbook.create", obj=runbook, detail={"title": runbook.title})
+    ROLES.set_role(runbook, owner, Role.OWNER)
+    audit_record(actor=user, action="runbook.create", obj=runbook, detail=via_marked({"title": runbook.title}, via))
     return runbook
 
 
 @transaction.atomic
-def runbook_update(*, runbook: Runbook, user, revision, **changes) -> Runbook:
+def runbook_update(*, runbook: Runbook, user, revision, via: str | None = None, **changes) -> Runbook:
     """Apply any of title, description, tags, environment, parameters, blocks (replacing the list)."""
     cleaned = _clean_changes(changes)
     locked = lock(runbook, revision)
@@ -162,9 +166,8 @@ def runbook_update(*, runbook: Runbook, user, revision, **changes) -> Runbook:
             fields.append("blocks")
     if fields:
         bump(locked, user, extra_fields=tuple(name for name in fields if name not in ("tags", "blocks")))
-        audit_record(
-            actor=user, action="runbook.edit", obj=locked, detail={"fields": fields, "revision": locked.revision}
-        )
+        detail = via_marked({"fields": fields, "revision": locked.revision}, via)
+        audit_record(actor=user, action="runbook.edit", obj=locked, detail=detail)
     return locked
 
 
