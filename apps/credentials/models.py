@@ -18,6 +18,16 @@ class CredentialKind(models.TextChoices):
     SECRET = "secret", "Generic secret"
 
 
+class SecretCharset(models.TextChoices):
+    """What a secret is made of, recorded when it is saved, so a later change of kind can tell
+    whether the kept secret still fits the new kind without decrypting it ("" = saved before this
+    was recorded: a change to a header-bound kind then asks for a new secret)."""
+
+    ASCII = "ascii", "Printable ASCII on one line"  # fits every kind
+    LINE = "line", "One line"  # fits basic auth (base64-encoded) and generic secrets
+    TEXT = "text", "Several lines"  # fits generic secrets only
+
+
 class Credential(models.Model):
     """A named secret, encrypted at rest and write-only: nothing shows it once saved."""
 
@@ -28,13 +38,15 @@ class Credential(models.Model):
     description = models.TextField(blank=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_credentials")
     secret = SecretField()
+    secret_charset = models.CharField(max_length=5, choices=SecretCharset.choices, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     secret_changed_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
 
-    # The secret is kept out of history altogether: no plaintext, and no ciphertext to rotate or leak.
-    history = HistoricalRecords(excluded_fields=["secret", "updated_at", "last_used_at"])
+    # The secret is kept out of history altogether: no plaintext, no ciphertext to rotate or leak,
+    # and nothing derived from it.
+    history = HistoricalRecords(excluded_fields=["secret", "secret_charset", "updated_at", "last_used_at"])
 
     class Meta:
         ordering = ["name"]

@@ -20,6 +20,7 @@ from apps.credentials.models import (
     MIN_SECRET_LENGTH,
     Credential,
     CredentialKind,
+    SecretCharset,
 )
 from apps.credentials.roles import ROLES, Role
 from apps.credentials.selectors import runbooks_using_credential
@@ -142,6 +143,20 @@ def _clean_kind_fields(kind: str, *, username, header_name, errors: dict) -> dic
     }
 
 
+def secret_charset_of(secret: str) -> str:
+    if "\r" in secret or "\n" in secret:
+        return SecretCharset.TEXT
+    return SecretCharset.LINE if secret_header_problem(secret, CredentialKind.TOKEN) else SecretCharset.ASCII
+
+
+def charset_fits(charset: str, kind: str) -> bool:
+    """Whether a secret recorded as `charset` may be sent by `kind` (see secret_header_problem)."""
+    if kind not in HEADER_BOUND_KINDS:
+        return True
+    allowed = (SecretCharset.ASCII, SecretCharset.LINE) if kind == CredentialKind.BASIC else (SecretCharset.ASCII,)
+    return charset in allowed
+
+
 @sensitive_variables()
 def credential_clean(data: dict, *, current: Credential | None) -> dict:
     """Validate every field first, so a bad one leaves nothing half-saved. Writes nothing."""
@@ -162,9 +177,12 @@ def credential_clean(data: dict, *, current: Credential | None) -> dict:
     secret = data.get("secret")
     if current is None or secret not in (None, ""):
         cleaned["secret"] = _clean_secret(secret, kind, errors)
-    elif kind in HEADER_BOUND_KINDS and kind != current.kind and secret_header_problem(current.secret, kind):
-        # Kept secret, new kind: it must still fit the new kind's rules, checked without showing it.
+    elif kind in HEADER_BOUND_KINDS and kind != current.kind and not charset_fits(current.secret_charset, kind):
+        # Kept secret, new kind: it must still fit the new kind's rules, judged by what it was recorded
+        # to be made of when saved, so the web process never decrypts it.
         errors["secret"] = ["The saved secret cannot be sent in an HTTP header by this kind; enter a new one."]
+    if cleaned.get("secret"):
+        cleaned["secret_charset"] = secret_charset_of(cleaned["secret"])
     if errors:
         raise InvalidInput(errors)
     return cleaned
@@ -198,7 +216,9 @@ def credential_create(
 @sensitive_variables()
 @transaction.atomic
 def credential_update(*, credential: Credential, user, **changes) -> Credential:
-    """Change any of name, kind, username, header_name, description; a non-empty `secret` replaces it."""
+    """Change any of name, kind, username, header_name, description; a non-empty `secret` replaces it.
+    The stored secret is never decrypted here (a kept secret's fit for a new kind is read from
+    `secret_charset`), so the web process needs the credential keys only to encrypt."""
     locked = Credential.objects.select_for_update().get(pk=credential.pk)
     cleaned = credential_clean(changes, current=locked)
     fields = [
@@ -207,9 +227,10 @@ def credential_update(*, credential: Credential, user, **changes) -> Credential:
     ]  # fmt: skip
     for field in fields:
         setattr(locked, field, cleaned[field])
+    # The new secret replaces the stored one unread: nothing here decrypts.
     secret_changed = "secret" in cleaned
     if secret_changed:
-        locked.secret = cleaned["secret"]
+        locked.secret, locked.secret_charset = cleaned["secret"], cleaned["secret_charset"]
         locked.secret_changed_at = timezone.now()
     if fields or secret_changed:
         locked._history_user = user
