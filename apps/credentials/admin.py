@@ -14,7 +14,7 @@ from apps.core.admin import ObjectPermissionAdmin
 from apps.core.errors import InvalidInput
 from apps.credentials import services
 from apps.credentials.models import Credential, CredentialGroupObjectPermission, CredentialUserObjectPermission
-from apps.credentials.selectors import runbooks_using_credential
+from apps.credentials.usage import usage_provider
 
 EDITED_FIELDS = ["name", "kind", "username", "header_name", "description"]
 
@@ -76,7 +76,7 @@ class CredentialAdmin(admin.ModelAdmin):
         obj.__dict__.pop("secret", None)
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        if obj is not None and runbooks_using_credential(obj):
+        if obj is not None and usage_provider().drafts_using(obj):
             return False
         return super().has_delete_permission(request, obj)
 

@@ -3,7 +3,6 @@
 from django import forms
 
 from apps.credentials.models import MIN_SECRET_LENGTH, CredentialKind
-from apps.credentials.roles import Role
 
 
 class CredentialForm(forms.Form):
@@ -25,10 +24,3 @@ class CredentialForm(forms.Form):
         if editing:
             self.fields["secret"].label = "New secret"
             self.fields["secret"].help_text = "Leave empty to keep the current secret; anything typed replaces it."
-
-
-class ShareForm(forms.Form):
-    principal = forms.CharField(
-        max_length=200, help_text="user:NAME or group:NAME", widget=forms.TextInput(attrs={"placeholder": "user:alice"})
-    )
-    role = forms.ChoiceField(choices=[*Role.choices, ("", "No access (remove)")], required=False)

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
+from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import get_objects_for_user, get_perms
 
 from apps.blocks.kinds import BlockKind
@@ -44,8 +45,6 @@ def credential_role_of(user: AbstractBaseUser, credential: Credential) -> str | 
 
 def credential_roles_for(user: AbstractBaseUser, credentials) -> dict[int, str | None]:
     """Roles for a page of credentials, one prefetch instead of a query per row."""
-    from guardian.core import ObjectPermissionChecker
-
     credentials = list(credentials)
     checker = ObjectPermissionChecker(user)
     if credentials and not user.is_superuser:
@@ -72,19 +71,3 @@ def credential_ids_of_config(kind: str, config) -> set[int]:
         value = config.get("credential")
         return {value} if isinstance(value, int) and not isinstance(value, bool) else set()
     return set()
-
-
-def runbooks_using_credential(credential: Credential) -> list:
-    """Runbooks (archived ones too) whose draft blocks use the credential, by title.
-
-    JSON containment queries differ between SQLite and PostgreSQL, so this filters on the block
-    kind in SQL and looks inside the config in Python: only command and api_call blocks are read.
-    """
-    from apps.runbooks.models import Block
-
-    runbooks = {}
-    blocks = Block.objects.filter(kind__in=[BlockKind.COMMAND, BlockKind.API_CALL]).select_related("runbook")
-    for block in blocks.only("kind", "config", "runbook__id", "runbook__title", "runbook__archived_at"):
-        if credential.pk in credential_ids_of_config(block.kind, block.config):
-            runbooks[block.runbook.pk] = block.runbook
-    return sorted(runbooks.values(), key=lambda runbook: (runbook.title.lower(), runbook.pk))

@@ -23,7 +23,7 @@ from apps.credentials.models import (
     SecretCharset,
 )
 from apps.credentials.roles import ROLES, Role
-from apps.credentials.selectors import runbooks_using_credential
+from apps.credentials.usage import usage_provider
 
 # The name becomes a file name (/run/secrets/<name>) and part of an environment variable in runs.
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -246,7 +246,7 @@ def credential_update(*, credential: Credential, user, **changes) -> Credential:
 def credential_delete(*, credential: Credential, user) -> None:
     """Delete, unless a runbook's blocks still use it (CredentialInUse lists them)."""
     locked = Credential.objects.select_for_update().get(pk=credential.pk)
-    runbooks = runbooks_using_credential(locked)
+    runbooks = usage_provider().drafts_using(locked)
     if runbooks:
         raise CredentialInUse(credential=locked, runbooks=runbooks)
     name, pk = locked.name, locked.pk

@@ -4,26 +4,22 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.core.errors import InvalidInput
-from apps.core.object_roles import parse_principal
+from apps.core.sharing import Sharing, sharing_page, sharing_post
 from apps.credentials import roles, services
-from apps.credentials.forms import CredentialForm, ShareForm
+from apps.credentials.forms import CredentialForm
 from apps.credentials.selectors import (
-    credential_access_entries,
     credential_for_user,
     credential_role_of,
     credential_roles_for,
     credentials_visible_to,
-    runbooks_using_credential,
 )
 from apps.credentials.services import CredentialInUse
-
-# Above the credentials layer on purpose: a runbook's use of a credential is a runbooks matter.
-from apps.runbooks import usage
-from apps.runbooks.usage import credential_usage, may_revoke
+from apps.credentials.usage import usage_provider
 
 
 def _add_errors(form, error: InvalidInput) -> None:
@@ -63,8 +59,8 @@ def credential_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "credential": credential,
         "role": credential_role_of(request.user, credential),
-        "usage": credential_usage(credential=credential, user=request.user),
-        "may_revoke": may_revoke(request.user, credential),
+        "usage": usage_provider().usage(credential=credential, user=request.user),
+        "may_revoke": request.user.has_perm(roles.SHARE, credential),
         "nav": "credentials",
     }
     return render(request, "credentials/detail.html", context)
@@ -95,7 +91,7 @@ def credential_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def credential_delete(request: HttpRequest, pk: int) -> HttpResponse:
     credential = credential_for_user(request.user, pk, roles.DELETE)
     refusal = None
-    in_use = bool(runbooks_using_credential(credential))
+    in_use = bool(usage_provider().drafts_using(credential))
     if request.method == "POST":
         try:
             services.credential_delete(credential=credential, user=request.user)
@@ -108,7 +104,7 @@ def credential_delete(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "credential": credential,
         "in_use": in_use,
-        "usage": credential_usage(credential=credential, user=request.user),
+        "usage": usage_provider().usage(credential=credential, user=request.user),
         "may_revoke": False,
         "refusal": refusal,
         "nav": "credentials",
@@ -116,36 +112,32 @@ def credential_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "credentials/delete.html", context, status=status)
 
 
+def _sharing(request: HttpRequest, credential) -> Sharing:
+    url = reverse("credentials:share", args=[credential.pk])
+    return Sharing(
+        obj=credential,
+        scheme=roles.ROLES,
+        roles=roles.Role.choices,
+        grant=lambda principal, role: services.credential_grant(
+            credential=credential, actor=request.user, principal=principal, role=role
+        ),
+        dom_id="credential-access",
+        grant_url=url,
+        change_url=url,
+        page_url=url,
+        page_template="credentials/share.html",
+        context={"credential": credential},
+        page_context=lambda: {"nav": "credentials"},
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def credential_share(request: HttpRequest, pk: int) -> HttpResponse:
     credential = credential_for_user(request.user, pk, roles.SHARE)
-    form = ShareForm(request.POST or None)
-    saved = False
-    if request.method == "POST" and form.is_valid():
-        try:
-            principal = parse_principal(form.cleaned_data["principal"].strip())
-            services.credential_grant(
-                credential=credential, actor=request.user, principal=principal, role=form.cleaned_data["role"] or None
-            )
-        except InvalidInput as error:
-            _add_errors(form, error)
-        else:
-            saved = True
-            form = ShareForm()
-            if not request.htmx:
-                messages.success(request, "Access updated.")
-                return redirect("credentials:share", pk=credential.pk)
-    context = {
-        "credential": credential,
-        "entries": credential_access_entries(credential),
-        "form": form,
-        "saved": saved,
-        "role_choices": roles.Role.choices,
-        "nav": "credentials",
-    }
-    template = "credentials/_access.html" if request.htmx else "credentials/share.html"
-    return render(request, template, context, status=400 if form.errors else 200)
+    if request.method == "POST":
+        return sharing_post(request, _sharing(request, credential))
+    return sharing_page(request, _sharing(request, credential))
 
 
 @login_required
@@ -154,12 +146,12 @@ def credential_usage_revoke(request: HttpRequest, pk: int, runbook_id: int) -> H
     """Confirm, then take back a runbook's use of the credential (owners only)."""
     credential = credential_for_user(request.user, pk, roles.SHARE)
     if request.method == "POST":
-        usage.credential_usage_revoke(credential=credential, runbook_id=runbook_id, user=request.user)
+        usage_provider().revoke(credential=credential, runbook_id=runbook_id, user=request.user)
         messages.success(
             request, f"Runbook #{runbook_id} can no longer use “{credential.name}”: its steps that need it will fail."
         )
         return redirect("credentials:detail", pk=credential.pk)
-    found = usage.credential_usage(credential=credential, user=request.user)
+    found = usage_provider().usage(credential=credential, user=request.user)
     use = next((use for use in [*found.visible, *found.hidden] if use.runbook_id == runbook_id), None)
     if use is None:
         raise Http404("No such runbook uses this credential.")
@@ -171,6 +163,6 @@ def credential_usage_revoke(request: HttpRequest, pk: int, runbook_id: int) -> H
 @require_POST
 def credential_usage_restore(request: HttpRequest, pk: int, runbook_id: int) -> HttpResponse:
     credential = credential_for_user(request.user, pk, roles.SHARE)
-    usage.credential_usage_restore(credential=credential, runbook_id=runbook_id, user=request.user)
+    usage_provider().restore(credential=credential, runbook_id=runbook_id, user=request.user)
     messages.success(request, f"Runbook #{runbook_id} may use “{credential.name}” again.")
     return redirect("credentials:detail", pk=credential.pk)

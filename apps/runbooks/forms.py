@@ -16,7 +16,6 @@ from apps.credentials.models import Credential
 from apps.credentials.selectors import credentials_visible_to
 from apps.executions.models import ExecutionEnvironment
 from apps.runbooks.models import Block, Runbook
-from apps.runbooks.roles import Role
 
 PARAMETER_FIELDS = ("name", "label", "default", "required", "choices")
 PARAMETER_NAME_KEY_RE = re.compile(r"^param-([A-Za-z0-9]+)-name$")
@@ -231,15 +230,3 @@ def block_forms(
         meta.fields["key"].required = False
         meta.fields["key"].help_text += f" Leave empty to get one like “{kind.replace('_', '-')}-1”."
     return meta, kind_form
-
-
-PRINCIPAL_KINDS = [("user", "User"), ("group", "Group")]
-
-
-class GrantForm(forms.Form):
-    principal_kind = forms.ChoiceField(choices=PRINCIPAL_KINDS, label="Grant to")
-    name = forms.CharField(label="Name", help_text="A username or group name.")
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
-
-    def principal(self) -> str:
-        return f"{self.cleaned_data['principal_kind']}:{self.cleaned_data['name'].strip()}"

@@ -6,8 +6,6 @@ step runs, see apps.executions.engine). Titles are shown only for runbooks the c
 the others are counted, and listed by id for the credential's owners so they can revoke them.
 """
 
-from dataclasses import dataclass
-
 from django.db import transaction
 from django.http import Http404
 from guardian.core import ObjectPermissionChecker
@@ -17,34 +15,10 @@ from apps.blocks.kinds import BlockKind
 from apps.credentials.models import Credential
 from apps.credentials.roles import SHARE as CREDENTIAL_SHARE
 from apps.credentials.selectors import credential_ids_of_config
+from apps.credentials.usage import Usage, Use
 from apps.runbooks.models import Block, CredentialRevocation, Runbook, RunbookVersion
 
 CARRYING_KINDS = (BlockKind.COMMAND, BlockKind.API_CALL)
-
-
-@dataclass(frozen=True)
-class Use:
-    """One runbook using the credential, as the caller may see it (title None when hidden)."""
-
-    runbook_id: int
-    title: str | None
-    archived: bool
-    revoked: bool
-
-
-@dataclass(frozen=True)
-class Usage:
-    visible: list[Use]
-    # Runbooks the caller may not see: listed by id for the credential's owners, counted for others.
-    hidden: list[Use]
-
-    @property
-    def hidden_count(self) -> int:
-        return len(self.hidden)
-
-    @property
-    def total(self) -> int:
-        return len(self.visible) + len(self.hidden)
 
 
 def _carries(credential_id: int, blocks) -> bool:
@@ -70,6 +44,20 @@ def runbook_ids_using_credential(credential: Credential) -> set[int]:
         if _carries(credential.pk, ((block.get("kind"), block.get("config")) for block in blocks)):
             ids.add(runbook_id)
     return ids
+
+
+def runbooks_using_credential(credential: Credential) -> list[Runbook]:
+    """Runbooks (archived ones too) whose draft blocks use the credential, by title.
+
+    JSON containment queries differ between SQLite and PostgreSQL, so this filters on the block
+    kind in SQL and looks inside the config in Python: only command and api_call blocks are read.
+    """
+    runbooks = {}
+    blocks = Block.objects.filter(kind__in=CARRYING_KINDS).select_related("runbook")
+    for block in blocks.only("kind", "config", "runbook__id", "runbook__title", "runbook__archived_at"):
+        if credential.pk in credential_ids_of_config(block.kind, block.config):
+            runbooks[block.runbook.pk] = block.runbook
+    return sorted(runbooks.values(), key=lambda runbook: (runbook.title.lower(), runbook.pk))
 
 
 def credential_usage(*, credential: Credential, user) -> Usage:
@@ -141,3 +129,19 @@ def credential_usage_restore(*, credential: Credential, runbook_id, user) -> Non
 
 def revoked_credential_ids(runbook_id: int) -> set[int]:
     return set(CredentialRevocation.objects.filter(runbook_id=runbook_id).values_list("credential_id", flat=True))
+
+
+class RunbookUsage:
+    """The credentials app's UsageProvider (apps.credentials.usage), registered in RunbooksConfig.ready()."""
+
+    def drafts_using(self, credential: Credential) -> list[Runbook]:
+        return runbooks_using_credential(credential)
+
+    def usage(self, *, credential: Credential, user) -> Usage:
+        return credential_usage(credential=credential, user=user)
+
+    def revoke(self, *, credential: Credential, runbook_id, user) -> None:
+        credential_usage_revoke(credential=credential, runbook_id=runbook_id, user=user)
+
+    def restore(self, *, credential: Credential, runbook_id, user) -> None:
+        credential_usage_restore(credential=credential, runbook_id=runbook_id, user=user)

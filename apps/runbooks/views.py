@@ -6,11 +6,9 @@ the services' field errors placed next to the widgets the user typed into.
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import Group
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -19,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apps.blocks.kinds import BlockKind
 from apps.core.errors import InvalidInput, ServiceUnavailable, StaleRevision, TooLarge
 from apps.core.markdown import markdown_excerpt, render_markdown
-from apps.core.object_roles import parse_principal
+from apps.core.sharing import Sharing, sharing_change, sharing_grant, sharing_page
 from apps.executions.run_controls import (
     BLOCK_FIELD,
     DRAFT,
@@ -29,10 +27,9 @@ from apps.executions.run_controls import (
     run_controls_for,
 )
 from apps.executions.services import execution_start
-from apps.runbooks.forms import GrantForm, ParameterRow, RunbookForm, parameter_rows_from_post
-from apps.runbooks.roles import EDIT, RUN, SHARE, VIEW, Role
+from apps.runbooks.forms import ParameterRow, RunbookForm, parameter_rows_from_post
+from apps.runbooks.roles import EDIT, ROLES, RUN, SHARE, VIEW, Role
 from apps.runbooks.selectors import (
-    runbook_access_entries,
     runbook_for_user,
     runbook_role_of,
     runbooks_visible_to,
@@ -40,7 +37,6 @@ from apps.runbooks.selectors import (
 from apps.runbooks.services import access as access_services
 from apps.runbooks.services import runbooks as runbook_services
 
-User = get_user_model()
 MAX_SEARCH_LENGTH = 200
 
 
@@ -307,75 +303,36 @@ def runbook_archive(request: HttpRequest, pk: int) -> HttpResponse:
 # Sharing ---------------------------------------------------------------------------------------
 
 
-def _share_context(runbook, *, grant_form=None, grant_errors=None, row_errors=None) -> dict:
-    entries = runbook_access_entries(runbook)
-    row_errors = row_errors or {}
-    listed = {entry["principal"] for entry in entries}
-    return {
-        "runbook": runbook,
-        "entries": entries,
-        "roles": Role.choices,
-        "grant_form": grant_form or GrantForm(),
-        "grant_errors": grant_errors or {},
-        "row_errors": row_errors,
-        # A change to a principal with no row (revoked meanwhile, or a hand-made request) still says why.
-        "unlisted_errors": [
-            problem for label, problems in row_errors.items() if label not in listed for problem in problems
-        ],
-    }
-
-
-def _share_response(request, runbook, *, status: int = 200, **errors) -> HttpResponse:
-    context = _share_context(runbook, **errors)
-    if request.htmx:
-        return render(request, "runbooks/_access.html", context, status=status)
-    context.update(
-        {
-            "users": User.objects.filter(is_active=True).order_by(User.USERNAME_FIELD)[:500],
-            "groups": Group.objects.order_by("name")[:500],
-            "tab": "share",
-            "nav": "runbooks",
-            **runbook_permissions(request.user, runbook),
-        }
+def _sharing(request: HttpRequest, runbook) -> Sharing:
+    return Sharing(
+        obj=runbook,
+        scheme=ROLES,
+        roles=Role.choices,
+        grant=lambda principal, role: access_services.runbook_grant(
+            runbook=runbook, actor=request.user, principal=principal, role=role
+        ),
+        dom_id="access",
+        grant_url=reverse("runbooks:share_grant", args=[runbook.pk]),
+        change_url=reverse("runbooks:share_change", args=[runbook.pk]),
+        page_url=reverse("runbooks:share", args=[runbook.pk]),
+        page_template="runbooks/share.html",
+        context={"runbook": runbook},
+        page_context=lambda: {"tab": "share", "nav": "runbooks", **runbook_permissions(request.user, runbook)},
     )
-    return render(request, "runbooks/share.html", context, status=status)
 
 
 @login_required
 @require_GET
 def runbook_share(request: HttpRequest, pk: int) -> HttpResponse:
     runbook = runbook_for_user(request.user, pk, SHARE)
-    return _share_response(request, runbook)
+    return sharing_page(request, _sharing(request, runbook))
 
 
 @login_required
 @require_POST
 def share_grant(request: HttpRequest, pk: int) -> HttpResponse:
     runbook = runbook_for_user(request.user, pk, SHARE)
-    form = GrantForm(data=request.POST)
-    valid = form.is_valid()
-    errors = {name: list(messages_) for name, messages_ in form.errors.items()}
-    principal = None
-    if "principal_kind" in form.cleaned_data and form.cleaned_data.get("name", "").strip():
-        # Looked up even when the role is wrong, so an unknown name is not reported only later.
-        try:
-            principal = parse_principal(form.principal())
-        except InvalidInput as error:
-            errors.setdefault("name", []).extend(message for value in error.errors.values() for message in value)
-    if not valid or principal is None:
-        return _share_response(request, runbook, status=400, grant_form=form, grant_errors=errors)
-    try:
-        access_services.runbook_grant(
-            runbook=runbook, actor=request.user, principal=principal, role=form.cleaned_data["role"]
-        )
-    except InvalidInput as error:
-        errors = {("name" if name == "principal" else name): value for name, value in error.errors.items()}
-        return _share_response(request, runbook, status=400, grant_form=form, grant_errors=errors)
-    label = form.principal()
-    if not request.htmx:
-        messages.success(request, f"{label} is now {form.cleaned_data['role']}.")
-        return HttpResponseRedirect(reverse("runbooks:share", args=[runbook.pk]))
-    return _share_response(request, runbook)
+    return sharing_grant(request, _sharing(request, runbook))
 
 
 @login_required
@@ -383,15 +340,4 @@ def share_grant(request: HttpRequest, pk: int) -> HttpResponse:
 def share_change(request: HttpRequest, pk: int) -> HttpResponse:
     """Change one grant's role, or revoke it (the Revoke button posts role="")."""
     runbook = runbook_for_user(request.user, pk, SHARE)
-    label = request.POST.get("principal", "")
-    role = request.POST.get("role") or None
-    try:
-        principal = parse_principal(label)
-        access_services.runbook_grant(runbook=runbook, actor=request.user, principal=principal, role=role)
-    except InvalidInput as error:
-        problems = [message for messages_ in error.errors.values() for message in messages_]
-        return _share_response(request, runbook, status=400, row_errors={label: problems})
-    if not request.htmx:
-        messages.success(request, f"Revoked every role of {label}." if role is None else f"{label} is now {role}.")
-        return HttpResponseRedirect(reverse("runbooks:share", args=[runbook.pk]))
-    return _share_response(request, runbook)
+    return sharing_change(request, _sharing(request, runbook))

@@ -132,7 +132,7 @@ def test_share_grants_and_revokes_with_htmx_partials(credential, cast, client_fo
     )
     body = page.content.decode()
     assert page.status_code == 200
-    assert body.startswith('<section id="credential-access">') and "group:sre" in body
+    assert body.startswith('<div id="credential-access">') and "group:sre" in body
     assert "<html" not in body
     client.post(f"/credentials/{credential.pk}/share/", {"principal": "group:sre", "role": ""}, HTTP_HX_REQUEST="true")
     assert "group:sre" not in client.get(f"/credentials/{credential.pk}/share/").content.decode()

@@ -231,7 +231,7 @@ def test_sharing_a_credential_with_an_unknown_user_answers_the_access_section(ca
     )
     text = answer.content.decode()
     assert answer.status_code == 400
-    assert _is_fragment(text) and text.lstrip().startswith('<section id="credential-access">')
+    assert _is_fragment(text) and text.lstrip().startswith('<div id="credential-access">')
     assert "nobody-here" in _errors_in(text)
     assert "s3cr3t-value" not in text
     assert set(get_users_with_perms(credential)) == before
