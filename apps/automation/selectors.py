@@ -13,8 +13,9 @@ from apps.automation.models import (
     Schedule,
     Trigger,
 )
+from apps.automation.schedules import schedule_next_times
 from apps.runbooks.models import Runbook
-from apps.runbooks.roles import EDIT, VIEW
+from apps.runbooks.roles import EDIT, RUN, VIEW
 from apps.runbooks.selectors import runbook_for_user
 
 
@@ -77,3 +78,19 @@ def notifications_of(runbook: Runbook) -> QuerySet:
 
 def notification_attempts_of(runbook: Runbook) -> QuerySet:
     return NotificationAttempt.objects.filter(runbook=runbook).order_by("-at", "-pk")
+
+
+def automation_panel_for(*, user: AbstractBaseUser, runbook: Runbook) -> dict:
+    """The runbook page's automation panel: the next fires of its enabled schedules, the proposed
+    runs waiting, and what this person may do about them."""
+    upcoming = []
+    for schedule in schedules_of(runbook).filter(enabled=True):
+        upcoming += [(moment, schedule) for moment in schedule_next_times(schedule, count=3)]
+    upcoming.sort(key=lambda pair: pair[0])
+    return {
+        "runbook": runbook,
+        "upcoming": upcoming[:5],
+        "proposals": list(waiting_proposals_of(runbook)[:10]),
+        "can_edit": user.has_perm(EDIT, runbook),
+        "can_run": user.has_perm(RUN, runbook),
+    }

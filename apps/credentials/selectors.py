@@ -71,3 +71,8 @@ def credential_ids_of_config(kind: str, config) -> set[int]:
         value = config.get("credential")
         return {value} if isinstance(value, int) and not isinstance(value, bool) else set()
     return set()
+
+
+def credential_names_of(ids) -> dict[int, str]:
+    """Names by id, one query (names are not secret; values never leave the store)."""
+    return dict(Credential.objects.filter(pk__in=set(ids)).values_list("pk", "name"))

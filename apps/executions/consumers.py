@@ -33,6 +33,7 @@ from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 
 from apps.executions import fragments
+from apps.executions.actions import step_actions_for
 from apps.executions.models import OutputChunk
 from apps.executions.selectors import execution_for_user, execution_queue_position, execution_steps
 from apps.executions.streaming import execution_group, user_group
@@ -81,6 +82,8 @@ def state_frame_for(user, execution, steps, *, csrf_token: str = "") -> str:
     """Every live region of the page for one person, with the page's own templates (and buttons)."""
     context = fragments.state_context(execution, steps)
     context.update(user=user, csrf_token=csrf_token, can_cancel=may_cancel(user, execution))
+    for item in context["step_states"]:
+        item["actions"] = step_actions_for(user=user, execution=execution, step=item["step"])
     return render_to_string("executions/live/_state.html", context)
 
 

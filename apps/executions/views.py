@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.core.errors import Conflict
+from apps.executions.actions import step_actions_for
 from apps.executions.forms import HistoryFilterForm
 from apps.executions.models import Execution
 from apps.executions.selectors import (
@@ -109,12 +110,13 @@ def execution_list(request: HttpRequest) -> HttpResponse:
     return render(request, "executions/list.html", context)
 
 
-def _step_views(execution: Execution) -> list[dict]:
+def _step_views(execution: Execution, user) -> list[dict]:
     blocks = {block["key"]: block for block in (execution.snapshot or {}).get("blocks", [])}
     views = []
     for step in execution_steps(execution):
         block = blocks.get(step.block_key, {})
         item = {"step": step, "duration": duration_of(step.started_at, step.finished_at), "block": block}
+        item["actions"] = step_actions_for(user=user, execution=execution, step=step)
         if step.kind == "instruction":
             item["markdown"] = (block.get("config") or {}).get("markdown", "")
         # Output panes read their own backlog (the live_output tag), so only what the page shows is loaded.
@@ -136,7 +138,7 @@ def may_cancel(user, execution: Execution) -> bool:
 def _detail_context(request, execution: Execution) -> dict:
     return {
         "execution": execution,
-        "steps": _step_views(execution),
+        "steps": _step_views(execution, request.user),
         "duration": duration_of(execution.started_at, execution.finished_at),
         "can_cancel": may_cancel(request.user, execution),
         "queue_position": execution_queue_position(execution),

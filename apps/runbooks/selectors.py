@@ -6,8 +6,10 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from guardian.shortcuts import get_objects_for_user, get_perms
 
-from apps.runbooks.models import Runbook
+from apps.credentials.selectors import credential_names_of
+from apps.runbooks.models import Block, Runbook
 from apps.runbooks.roles import ROLES, VIEW
+from apps.runbooks.warnings import block_warnings
 
 
 def runbook_for_user(user: AbstractBaseUser, pk, perm: str = VIEW, *, queryset: QuerySet | None = None) -> Runbook:
@@ -58,3 +60,21 @@ def runbook_access_entries(runbook: Runbook) -> list[dict]:
 
 def groups_of_interest() -> QuerySet:
     return Group.objects.order_by("name")
+
+
+def _credential_ids(block: Block) -> list[int]:
+    """In the order the config names them (a command's list, an api_call's one)."""
+    config = block.config if isinstance(block.config, dict) else {}
+    ids = config.get("credentials") if block.kind == "command" else [config.get("credential")]
+    return [pk for pk in ids or [] if isinstance(pk, int) and not isinstance(pk, bool)]
+
+
+def blocks_shown(blocks) -> list[Block]:
+    """Blocks as the runbook page shows them, each with `credential_names` (one query for them all)
+    and `warnings` (what the saved block can only fail with at run time), so the partial only formats."""
+    blocks = list(blocks)
+    names = credential_names_of(pk for block in blocks for pk in _credential_ids(block))
+    for block in blocks:
+        block.credential_names = ", ".join(names.get(pk, f"#{pk} (deleted)") for pk in _credential_ids(block))
+        block.warnings = block_warnings(block=block)
+    return blocks

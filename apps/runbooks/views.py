@@ -30,12 +30,14 @@ from apps.executions.services import execution_start
 from apps.runbooks.forms import ParameterRow, RunbookForm, parameter_rows_from_post
 from apps.runbooks.roles import EDIT, ROLES, RUN, SHARE, VIEW, Role
 from apps.runbooks.selectors import (
+    blocks_shown,
     runbook_for_user,
     runbook_role_of,
     runbooks_visible_to,
 )
 from apps.runbooks.services import access as access_services
 from apps.runbooks.services import runbooks as runbook_services
+from apps.runbooks.versions import draft_status
 
 MAX_SEARCH_LENGTH = 200
 
@@ -193,7 +195,8 @@ def runbook_detail(request: HttpRequest, pk: int) -> HttpResponse:
     runbook = runbook_for_user(request.user, pk, VIEW)
     context = {
         "runbook": runbook,
-        "blocks": list(runbook.blocks.all()),
+        "blocks": blocks_shown(runbook.blocks.all()),
+        "draft": draft_status(runbook),
         "block_kinds": BlockKind.choices,
         "tab": "blocks",
         "nav": "runbooks",

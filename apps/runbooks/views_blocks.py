@@ -23,7 +23,7 @@ from apps.runbooks import validation
 from apps.runbooks.forms import block_forms
 from apps.runbooks.models import Block, Runbook
 from apps.runbooks.roles import EDIT, VIEW
-from apps.runbooks.selectors import runbook_for_user
+from apps.runbooks.selectors import blocks_shown, runbook_for_user
 from apps.runbooks.services import blocks as block_services
 
 NEW_PREFIX_RE = re.compile(r"^new-[0-9a-f]{8}$")
@@ -41,7 +41,9 @@ def _revision_oob(request, runbook: Runbook) -> str:
 
 def _block_view(request, runbook: Runbook, block: Block) -> HttpResponse:
     html = render_to_string(
-        "runbooks/_block.html", {"runbook": runbook, "block": block, "can_edit": True}, request=request
+        "runbooks/_block.html",
+        {"runbook": runbook, "block": blocks_shown([block])[0], "can_edit": True},
+        request=request,
     )
     return HttpResponse(html + _revision_oob(request, runbook))
 
@@ -49,7 +51,7 @@ def _block_view(request, runbook: Runbook, block: Block) -> HttpResponse:
 def _blocks_list(request, runbook: Runbook) -> HttpResponse:
     html = render_to_string(
         "runbooks/_blocks.html",
-        {"runbook": runbook, "blocks": list(runbook.blocks.all()), "can_edit": True},
+        {"runbook": runbook, "blocks": blocks_shown(runbook.blocks.all()), "can_edit": True},
         request=request,
     )
     return HttpResponse(html + _revision_oob(request, runbook))
@@ -211,7 +213,8 @@ def block_detail(request: HttpRequest, pk: int, block_pk: int) -> HttpResponse:
     if not request.htmx:
         return HttpResponseRedirect(_detail_url(runbook, block))
     can_edit = request.user.has_perm(EDIT, runbook)
-    return render(request, "runbooks/_block.html", {"runbook": runbook, "block": block, "can_edit": can_edit})
+    context = {"runbook": runbook, "block": blocks_shown([block])[0], "can_edit": can_edit}
+    return render(request, "runbooks/_block.html", context)
 
 
 @login_required

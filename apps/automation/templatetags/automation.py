@@ -1,26 +1,19 @@
-"""`{% automation_panel runbook %}`: the runbook page's view of its schedules and proposed runs."""
+"""`{% automation_panel runbook %}`: the runbook page's view of its schedules and proposed runs.
+
+The runbook page cannot put this in its context: runbooks sit below automation and do not import
+it. So the page names this tag, and the tag hands over what automation_panel_for decided.
+"""
 
 from django import template
 
-from apps.automation.schedules import schedule_next_times
-from apps.automation.selectors import schedules_of, waiting_proposals_of
-from apps.runbooks.roles import EDIT, RUN
+from apps.automation.selectors import automation_panel_for
 
 register = template.Library()
 
 
 @register.inclusion_tag("automation/_runbook_panel.html", takes_context=True)
 def automation_panel(context, runbook) -> dict:
-    user = context["request"].user
-    upcoming = []
-    for schedule in schedules_of(runbook).filter(enabled=True):
-        upcoming += [(moment, schedule) for moment in schedule_next_times(schedule, count=3)]
-    upcoming.sort(key=lambda pair: pair[0])
     return {
-        "runbook": runbook,
-        "upcoming": upcoming[:5],
-        "proposals": list(waiting_proposals_of(runbook)[:10]),
-        "can_edit": user.has_perm(EDIT, runbook),
-        "can_run": user.has_perm(RUN, runbook),
+        **automation_panel_for(user=context["request"].user, runbook=runbook),
         "csrf_token": context.get("csrf_token"),
     }

@@ -1,4 +1,5 @@
-"""What a person may do on one step of a run, for the step partials (templates/executions/steps/)."""
+"""Formatting for the step partials (templates/executions/steps/); what a person may do on a step is
+decided in apps.executions.actions and arrives in the context as `actions`."""
 
 import json
 
@@ -6,43 +7,7 @@ from django import template
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from apps.executions.gates import RETRYABLE, gate_of, may_approve, why_not_approver
-from apps.executions.rules import may_run_version_again
-from apps.runbooks.roles import RUN
-
 register = template.Library()
-RETRY_STEP_STATUSES = ("failed", "cancelled", "timed_out")
-
-
-@register.simple_tag
-def step_actions(user, execution, step) -> dict:
-    """{decide: [decisions], skip: bool, retry: bool, approval_blocked: "" or why not}; nothing for viewers.
-
-    The page renders them for the person viewing it, and the socket's consumer for its own user
-    (consumers.py), from this same tag: without a signed-in user, no buttons.
-    """
-    actions = {"decide": [], "skip": False, "retry": False, "approval_blocked": ""}
-    if user is None or not getattr(user, "is_authenticated", False):
-        return actions
-    if not user.has_perm(RUN, execution.runbook):
-        return actions
-    gate = gate_of(step) if step.status == "waiting" and execution.status == "waiting" else ""
-    if gate == "confirm":
-        actions["decide"] = ["continue", "reject"]
-    elif gate == "approval":
-        if may_approve(user, execution):
-            actions["decide"] = ["approve", "reject"]
-        else:
-            actions["decide"] = ["reject"]
-            actions["approval_blocked"] = why_not_approver(user, execution)
-    elif gate == "timer":
-        actions["skip"] = True
-    actions["retry"] = (
-        execution.status in RETRYABLE
-        and step.status in RETRY_STEP_STATUSES
-        and may_run_version_again(user, execution.runbook, execution.version, draft=execution.draft)
-    )
-    return actions
 
 
 @register.filter
