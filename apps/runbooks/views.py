@@ -37,7 +37,6 @@ from apps.runbooks.selectors import (
 )
 from apps.runbooks.services import access as access_services
 from apps.runbooks.services import runbooks as runbook_services
-from apps.runbooks.versions import draft_status
 
 MAX_SEARCH_LENGTH = 200
 
@@ -196,7 +195,6 @@ def runbook_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "runbook": runbook,
         "blocks": blocks_shown(runbook.blocks.all()),
-        "draft": draft_status(runbook),
         "block_kinds": BlockKind.choices,
         "tab": "blocks",
         "nav": "runbooks",

@@ -1,9 +1,17 @@
-"""Formatting for the version templates; whether the draft differs comes from the view (draft_status)."""
+"""Tags that make the version templates self-sufficient when included by other pages."""
 
 from django import template
 from django.urls import NoReverseMatch, reverse
 
+from apps.runbooks.versions import DraftStatus, draft_status
+
 register = template.Library()
+
+
+@register.simple_tag
+def draft_status_of(runbook) -> DraftStatus:
+    """`{% draft_status_of runbook as status %}`: does the draft differ from the latest version?"""
+    return draft_status(runbook)
 
 
 @register.simple_tag
