@@ -36,7 +36,6 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "django_htmx",
-    "template_partials",
     "guardian",
     "simple_history",
     "taggit",
