@@ -1,56 +1,22 @@
-"""The fixed cast and the switches that turn "skip" into "fail" in CI.
-
-Cast (healthchecks' alice/bob/charlie pattern): on one runbook, `owner`, `editor`, `runner` and
-`viewer` hold those roles, `outsider` holds none, `staff` is is_staff without any role, `admin` is
-a superuser. Passwords are the username.
-"""
+"""The fixed cast (tests/support/factories.py) and the switches that turn "skip" into "fail" in CI."""
 
 import os
 import shutil
-from types import SimpleNamespace
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
-ROLES = ("owner", "editor", "runner", "viewer")
-CAST = (*ROLES, "outsider", "staff", "admin")
+from tests.support.browser import CHROMIUM_ARGS
+from tests.support.factories import build_cast
+from tests.support.switches import required
 
-
-def required(name: str) -> bool:
-    return os.environ.get(name, "") == "1"
+# The execution fixtures (environment, make_runbook) serve every area, not only tests/executions.
+pytest_plugins = ["tests.support.executions"]
 
 
 @pytest.fixture
 def cast(db):
-    from apps.runbooks.services.access import runbook_grant
-    from apps.runbooks.services.runbooks import runbook_create
-
-    User = get_user_model()
-    users = {}
-    for name in CAST:
-        users[name] = User.objects.create_user(
-            username=name,
-            password=name,
-            email=f"{name}@example.com",
-            is_staff=name in ("staff", "admin"),
-            is_superuser=name == "admin",
-        )
-    runbook = runbook_create(
-        user=users["owner"],
-        title="Restart the payments API",
-        description="When **p95 latency** alarms fire.",
-        tags=["payments", "api"],
-        blocks=[
-            {"key": "intro", "kind": "instruction", "config": {"markdown": "Check the dashboard first."}},
-            {"key": "restart", "kind": "command", "config": {"script": "echo restarting"}},
-        ],
-    )
-    for role in ("editor", "runner", "viewer"):
-        runbook_grant(runbook=runbook, actor=users["owner"], principal=users[role], role=role)
-    team = Group.objects.create(name="sre")
-    return SimpleNamespace(runbook=runbook, team=team, **users)
+    return build_cast()
 
 
 @pytest.fixture
@@ -99,17 +65,6 @@ def docker_engine():
     client.close()
 
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
 @pytest.fixture(scope="session")
 def browser():
     """Debian's Chromium driven by Playwright, or a skip (a failure when RUNBOOKS_REQUIRE_BROWSER=1)."""
@@ -137,14 +92,6 @@ def page(browser, live_server):
     new_page = context.new_page()
     yield new_page
     context.close()
-
-
-def sign_in(page, username: str, password: str | None = None) -> None:
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password or username)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import required
+from tests.support.switches import required
 
 TEST_IMAGES = ("runbooks-test-busybox:latest", "runbooks-runner:latest")
 

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import redis
 
-from tests.live_stack import BASE_DIR, Stack
+from tests.support.live_stack import BASE_DIR, Stack
 
 SHOTS = BASE_DIR / "test-artifacts" / "flow"
 REDIS_DB_URL = "redis://127.0.0.1:6379/10"

@@ -4,7 +4,7 @@ import pytest
 
 from apps.accounts.models import ApiToken
 from apps.accounts.services import api_token_authenticate
-from tests.conftest import sign_in
+from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -13,8 +13,8 @@ from apps.automation.models import Delivery, Proposal, Trigger
 from apps.automation.services import trigger_create
 from apps.executions.models import Execution
 from apps.runbooks.services.access import runbook_grant
-from tests.automation.helpers import alert, alertmanager_payload, body_of, pagerduty_payload, sign
-from tests.executions.conftest import command
+from tests.support.executions import command
+from tests.support.payloads import alert, alertmanager_payload, body_of, pagerduty_payload, sign
 
 PARAMETERS = [
     {"name": "instance", "label": "Instance", "required": True},

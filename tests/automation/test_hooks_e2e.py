@@ -19,9 +19,9 @@ from django.urls import reverse
 from apps.automation.models import Proposal
 from apps.automation.services import trigger_create
 from apps.executions.models import Execution
-from tests.automation.helpers import alert, alertmanager_payload, body_of, pagerduty_payload, sign
-from tests.executions.conftest import command, output_of
-from tests.live_stack import Stack
+from tests.support.executions import command, output_of
+from tests.support.live_stack import Stack
+from tests.support.payloads import alert, alertmanager_payload, body_of, pagerduty_payload, sign
 
 pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True)]
 

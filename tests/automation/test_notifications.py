@@ -19,7 +19,7 @@ from apps.automation.notifications import notification_create
 from apps.credentials.services import credential_create
 from apps.executions.models import ExecutionStatus
 from apps.executions.services import execution_start
-from tests.executions.conftest import run_now
+from tests.support.executions import run_now
 
 BASE_URL = "http://runbooks.example"
 SECRET = "s3cr3t-Token-Value-42"

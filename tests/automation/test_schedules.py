@@ -14,7 +14,7 @@ from apps.automation.models import Schedule, ScheduleFire
 from apps.automation.schedules import schedule_create, schedule_next_times, schedules_tick
 from apps.executions.models import Execution
 from apps.runbooks.services.access import runbook_grant
-from tests.executions.conftest import command
+from tests.support.executions import command
 
 UTC = ZoneInfo("UTC")
 START = datetime(2026, 12, 2, 7, 0, 30, tzinfo=UTC)

@@ -5,8 +5,8 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.automation.models import Trigger
-from tests.automation.helpers import alert, alertmanager_payload, body_of
-from tests.executions.conftest import command
+from tests.support.executions import command
+from tests.support.payloads import alert, alertmanager_payload, body_of
 
 PARAMETERS = [{"name": "instance", "label": "Instance", "required": True}]
 

@@ -10,14 +10,14 @@ import time
 import uuid
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
-from channels.testing import WebsocketCommunicator
+from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from apps.core.redis_url import channel_layer_host
 from apps.executions.models import Execution, OutputChunk, StepRun
 from apps.executions.output import StepOutput
 from apps.executions.streaming import publish_chunk, publish_state
+from tests.support.sockets import communicator, frames_until, run, session_headers
 
 CHUNK = re.compile(r'id="chunk-(\d+)-(\d+)"')
 
@@ -76,69 +76,13 @@ def store(execution, *texts, secrets=()) -> None:
     output.flush()
 
 
-def session_headers(client_for, user) -> list[tuple[bytes, bytes]]:
-    headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
-    if user is not None:
-        client = client_for(user)
-        headers.append(
-            (b"cookie", f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode())
-        )
-    return headers
-
-
 @pytest.fixture
 def viewer_headers(cast, client_for):
     return session_headers(client_for, cast.viewer)
 
 
-def communicator(execution, headers, query: str = "") -> WebsocketCommunicator:
-    from runbooks_site.asgi import application
-
-    path = f"/ws/executions/{execution.pk}/" + (f"?{query}" if query else "")
-    return WebsocketCommunicator(application, path, headers=headers)
-
-
-async def frames_until(socket, predicate, timeout: float = 5.0) -> tuple[list[str], dict | None]:
-    """Text frames received until predicate(all text so far) holds or the socket closes."""
-    texts: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            message = await socket.receive_output(timeout=max(deadline - time.monotonic(), 0.01))
-        except TimeoutError:
-            break
-        if message["type"] == "websocket.close":
-            return texts, message
-        texts.append(message["text"])
-        if predicate("".join(texts)):
-            return texts, None
-    return texts, None
-
-
 def chunk_ids(texts) -> list[tuple[int, int]]:
     return [(int(step), int(seq)) for step, seq in CHUNK.findall("".join(texts))]
-
-
-def run(scenario):
-    """Run an async scenario on a thread of its own.
-
-    Playwright's sync API (the session's `browser` fixture) leaves an event loop running on the
-    main thread once a browser test ran, and async_to_sync refuses to run where a loop runs.
-    """
-    outcome: dict = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = async_to_sync(scenario)()
-        except BaseException as error:  # re-raised in the test's thread, assertion failures included
-            outcome["error"] = error
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
 
 
 @pytest.mark.parametrize("who", ["outsider", None])

@@ -3,7 +3,7 @@
 import pytest
 
 from apps.blocks.executors.command import OutputsTap
-from tests.executions.conftest import command, output_of, run_now
+from tests.support.executions import command, output_of, run_now
 
 
 def run_blocks(cast, make_runbook, blocks):

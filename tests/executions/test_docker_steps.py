@@ -14,7 +14,7 @@ from apps.credentials.services import credential_create
 from apps.executions.models import ExecutionEnvironment, OutputChunk
 from apps.executions.services import execution_start
 from apps.sandbox.labels import INSTANCE_LABEL, instance_id
-from tests.executions.conftest import command, output_of, run_now
+from tests.support.executions import command, output_of, run_now
 
 SECRET = "tok-7d1e9b3a-payments"
 LABEL = "runbooks.execution"

@@ -7,7 +7,7 @@ from apps.executions.engine import execution_resume
 from apps.executions.jobs import run_execution
 from apps.executions.models import Execution, StepRun
 from apps.executions.services import execution_cancel, execution_start
-from tests.executions.conftest import command, output_of, run_now
+from tests.support.executions import command, output_of, run_now
 
 
 def instruction(key: str, gate: str = "none") -> dict:

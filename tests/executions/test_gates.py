@@ -11,7 +11,7 @@ from apps.core.errors import Conflict, InvalidInput
 from apps.executions.jobs import resume_execution
 from apps.executions.models import Execution
 from apps.executions.services import execution_cancel, execution_confirm, execution_start
-from tests.executions.conftest import run_now
+from tests.support.executions import run_now
 
 
 def instruction(key: str, gate: str = "none") -> dict:

@@ -4,7 +4,7 @@ import pytest
 
 from apps.executions.models import Execution
 from apps.executions.services import execution_start
-from tests.executions.conftest import run_now
+from tests.support.executions import run_now
 
 ROLES = ["owner", "editor", "runner", "viewer", "outsider", "staff", "admin", None]
 

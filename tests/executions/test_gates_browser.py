@@ -9,8 +9,8 @@ import re
 import pytest
 
 from apps.executions.services import execution_start, executions_queue
-from tests.conftest import sign_in
-from tests.executions.conftest import run_now
+from tests.support.browser import sign_in
+from tests.support.executions import run_now
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from django.template.loader import render_to_string
 
 from apps.executions.models import Execution, StepRun
 from apps.executions.services import execution_start
-from tests.executions.conftest import run_now
+from tests.support.executions import run_now
 
 ROLES = ["owner", "editor", "runner", "viewer", "outsider", "staff", "admin"]
 

@@ -16,8 +16,8 @@ from apps.sandbox.client import engine_runtimes
 from apps.sandbox.labels import INSTANCE_LABEL, instance_id
 from apps.sandbox.spec import RUNSC_SENTRY_THREADS, RUNSC_THREADS_PER_PROCESS
 from apps.sandbox.warm import WARM_LABEL, owner_id, pool
-from tests.executions.conftest import command, output_of, run_now
 from tests.executions.test_docker_steps import ContainerCapture
+from tests.support.executions import command, output_of, run_now
 
 # What gVisor's own kernel reports: it is not the host's (`uname -r` of the host is never 4.4.0).
 GVISOR_PROC_VERSION = "Linux version 4.4.0 #1 SMP Sun Jan 10 15:06:54 PST 2016"

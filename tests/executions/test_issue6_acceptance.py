@@ -15,7 +15,7 @@ import pytest
 from apps.executions.gates import timer_job_id
 from apps.executions.jobs import resume_execution
 from apps.executions.services import execution_confirm, execution_start, executions_queue
-from tests.executions.conftest import output_of, run_now
+from tests.support.executions import output_of, run_now
 
 USE_VALUES = (
     'echo "replicas=$(grep -o \'"replicas": "[0-9]*"\' "$RB_STEP_CHECK_OUTPUT_FILE" | grep -o \'[0-9][0-9]*\')"'

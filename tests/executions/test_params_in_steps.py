@@ -5,7 +5,7 @@ import pytest
 from apps.core.errors import InvalidInput
 from apps.executions.models import Execution
 from apps.executions.services import execution_start
-from tests.executions.conftest import command, output_of, run_now
+from tests.support.executions import command, output_of, run_now
 
 PARAMETERS = [
     {"name": "env", "label": "Environment", "default": "staging", "required": False, "choices": ["staging", "prod"]},

@@ -8,7 +8,7 @@ from apps.executions.consumers import state_frame_for
 from apps.executions.models import Execution, ExecutionStatus
 from apps.executions.selectors import execution_steps
 from apps.executions.services import execution_start
-from tests.executions.conftest import command
+from tests.support.executions import command
 
 pytestmark = pytest.mark.django_db
 

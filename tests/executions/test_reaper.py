@@ -24,7 +24,7 @@ from apps.executions.reaper import lost_message, reap_expired
 from apps.executions.services import execution_start
 from apps.sandbox.labels import INSTANCE_LABEL, instance_id
 from apps.sandbox.warm import WARM_LABEL
-from tests.executions.conftest import IMAGE, command
+from tests.support.executions import IMAGE, command
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 LABEL = "runbooks.execution"

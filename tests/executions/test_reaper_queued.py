@@ -7,7 +7,7 @@ from django.utils import timezone
 from apps.executions.models import Execution
 from apps.executions.reaper import QUEUED_GRACE_SECONDS, reap_expired, recover_vanished_jobs
 from apps.executions.services import execution_start, executions_queue
-from tests.executions.conftest import command
+from tests.support.executions import command
 
 
 def age(execution: Execution, seconds: int) -> None:

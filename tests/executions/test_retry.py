@@ -7,7 +7,7 @@ from apps.audit.models import AuditEvent
 from apps.core.errors import Conflict, InvalidInput
 from apps.executions.models import Execution
 from apps.executions.services import execution_retry_from, execution_start
-from tests.executions.conftest import command, output_of, run_now
+from tests.support.executions import command, output_of, run_now
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from apps.executions.selectors import execution_for_user, execution_steps, execu
 from apps.executions.services import execution_start
 from apps.runbooks.roles import EDIT, RUN
 from apps.runbooks.services.runbooks import runbook_archive
-from tests.executions.conftest import command
+from tests.support.executions import command
 
 
 @pytest.fixture

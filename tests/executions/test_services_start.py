@@ -10,7 +10,7 @@ from apps.executions.models import Execution, ExecutionEnvironment, StepRun
 from apps.executions.services import NO_PUBLISHED_VERSION, execution_start
 from apps.runbooks.services.runbooks import runbook_update
 from apps.runbooks.versions import runbook_publish
-from tests.executions.conftest import command
+from tests.support.executions import command
 
 PARAMETERS = [
     {"name": "region", "label": "Region", "default": "eu", "required": True, "choices": ["eu", "us"]},

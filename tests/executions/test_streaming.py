@@ -12,8 +12,8 @@ from channels.layers import get_channel_layer
 from apps.executions import streaming
 from apps.executions.models import Execution, OutputChunk, StepRun
 from apps.executions.output import StepOutput
-from tests.executions.conftest import command, run_now
 from tests.executions.test_consumer import CHUNK, communicator, frames_until, run, session_headers
+from tests.support.executions import command, run_now
 
 
 def layer_settings(url: str) -> dict:

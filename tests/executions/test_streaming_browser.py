@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.live_stack import Stack
+from tests.support.live_stack import Stack
 
 REDIS_DB_URL = "redis://127.0.0.1:6379/12"
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.django_db(transaction=True)]

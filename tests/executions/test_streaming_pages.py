@@ -141,7 +141,7 @@ def test_a_waiting_gate_shows_its_buttons_on_the_page_and_in_each_persons_live_f
     from apps.executions.consumers import state_frame_for
     from apps.executions.selectors import execution_steps
     from apps.executions.services import execution_start
-    from tests.executions.conftest import run_now
+    from tests.support.executions import run_now
 
     gate = {"key": "gate", "kind": "instruction", "config": {"markdown": "Check first.", "gate": "confirm"}}
     runbook = make_runbook(cast.owner, [gate])

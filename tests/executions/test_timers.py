@@ -14,8 +14,8 @@ from apps.core.errors import Conflict
 from apps.executions.gates import timer_job_id
 from apps.executions.jobs import resume_execution
 from apps.executions.services import execution_skip_timer, execution_start, executions_queue
-from tests.executions.conftest import run_now
 from tests.executions.test_reaper import Database, _environment, _manage, _start_worker, _wait_for
+from tests.support.executions import run_now
 
 
 def timer(key: str, seconds: int) -> dict:

@@ -8,9 +8,8 @@ from apps.executions.jobs import run_execution
 from apps.executions.models import Execution
 from apps.runbooks.services.runbooks import runbook_update
 from apps.runbooks.versions import runbook_publish
-from tests.conftest import sign_in
-
-from .conftest import command
+from tests.support.browser import sign_in
+from tests.support.executions import command
 
 pytestmark = pytest.mark.browser
 

@@ -6,8 +6,7 @@ from django.utils import timezone
 from apps.audit.models import AuditEvent
 from apps.executions.models import Execution, ExecutionStatus, OutputChunk, StepStatus
 from apps.executions.services import execution_start
-
-from .conftest import command
+from tests.support.executions import command
 
 
 @pytest.fixture

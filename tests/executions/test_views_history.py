@@ -7,8 +7,7 @@ from django.utils import timezone
 
 from apps.executions.models import Execution, ExecutionStatus
 from apps.runbooks.versions import runbook_latest_version
-
-from .conftest import command
+from tests.support.executions import command
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ import pytest
 from apps.executions.models import Execution
 from apps.runbooks.services.access import runbook_grant
 from apps.runbooks.services.runbooks import runbook_create
-
-from .conftest import command
+from tests.support.executions import command
 
 PARAMETERS = [
     {"name": "HOST", "label": "Host", "required": True},

@@ -16,8 +16,8 @@ from apps.sandbox.client import shared_client
 from apps.sandbox.labels import INSTANCE_LABEL, instance_id
 from apps.sandbox.spec import ContainerSpec, create_container
 from apps.sandbox.warm import CLAIMED_PREFIX, EXPIRES_LABEL, WARM_LABEL, owner_id, pool
-from tests.executions.conftest import IMAGE, command, output_of, run_now
 from tests.sandbox.test_warm import dead_owner
+from tests.support.executions import IMAGE, command, output_of, run_now
 
 pytestmark = pytest.mark.django_db
 

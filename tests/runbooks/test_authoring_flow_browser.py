@@ -4,7 +4,7 @@ Markdown, add one block of each kind, reorder them, reload, and see all of it pe
 import pytest
 
 from apps.runbooks.models import Runbook
-from tests.conftest import sign_in
+from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from apps.runbooks.models import Runbook
-from tests.conftest import sign_in
+from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -89,6 +89,17 @@ def test_a_templated_host_is_judged_on_the_parameter_defaults(cast):
     assert "loopback" in warning and "RUNBOOKS_HTTP_ALLOWLIST" in warning
 
 
+def _create_condition_with_a_host_parameter(cast, client_for, expression: str):
+    """cast.runbook gets a `host` parameter (default db1), then the editor adds a condition block."""
+    runbook = cast.runbook
+    runbook_update(
+        runbook=runbook, user=cast.owner, revision=runbook.revision,
+        parameters=[{"name": "host", "label": "Host", "default": "db1", "required": False, "choices": None}],
+    )  # fmt: skip
+    fields = {"expression": expression, "on_true": "continue", "on_false": "stop"}
+    return _create(client_for(cast.editor), runbook, "conditional", fields, key="check")
+
+
 @pytest.mark.parametrize(
     ("expression", "message"),
     [
@@ -101,12 +112,7 @@ def test_a_templated_host_is_judged_on_the_parameter_defaults(cast):
 )
 def test_it_saves_an_expression_that_cannot_evaluate_on_the_defaults_and_warns(cast, client_for, expression, message):
     runbook = cast.runbook
-    runbook_update(
-        runbook=runbook, user=cast.owner, revision=runbook.revision,
-        parameters=[{"name": "host", "label": "Host", "default": "db1", "required": False, "choices": None}],
-    )  # fmt: skip
-    fields = {"expression": expression, "on_true": "continue", "on_false": "stop"}
-    answer = _create(client_for(cast.editor), runbook, "conditional", fields, key="check")
+    answer = _create_condition_with_a_host_parameter(cast, client_for, expression)
     assert answer.status_code == 200
     assert Block.objects.get(runbook=runbook, key="check").config["expression"] == expression
     (warning,) = _warnings_in(answer.content.decode())
@@ -129,13 +135,7 @@ def test_it_saves_an_expression_that_cannot_evaluate_on_the_defaults_and_warns(c
     ],
 )
 def test_it_does_not_warn_for_an_expression_that_evaluates_or_depends_on_a_run(cast, client_for, expression):
-    runbook = cast.runbook
-    runbook_update(
-        runbook=runbook, user=cast.owner, revision=runbook.revision,
-        parameters=[{"name": "host", "label": "Host", "default": "db1", "required": False, "choices": None}],
-    )  # fmt: skip
-    fields = {"expression": expression, "on_true": "continue", "on_false": "stop"}
-    answer = _create(client_for(cast.editor), runbook, "conditional", fields, key="check")
+    answer = _create_condition_with_a_host_parameter(cast, client_for, expression)
     assert answer.status_code == 200
     assert _warnings_in(answer.content.decode()) == []
 

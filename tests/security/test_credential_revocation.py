@@ -9,7 +9,7 @@ from apps.credentials.services import credential_create, credential_grant
 from apps.executions.models import Execution
 from apps.runbooks.services.runbooks import runbook_create, runbook_update
 from apps.runbooks.versions import runbook_publish
-from tests.executions.conftest import output_of, run_now
+from tests.support.executions import output_of, run_now
 
 SECRET = "tok-revoked-secret-4242"
 

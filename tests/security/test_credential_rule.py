@@ -12,7 +12,7 @@ from apps.runbooks.models import Block, Runbook
 from apps.runbooks.services.access import runbook_grant
 from apps.runbooks.services.runbooks import runbook_create, runbook_update
 from apps.runbooks.versions import runbook_publish
-from tests.executions.conftest import output_of, run_now
+from tests.support.executions import output_of, run_now
 
 SECRET = "tok-Z9QX-very-secret-value"
 

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from apps.executions.models import Execution
-from tests.conftest import sign_in
+from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.browser
 

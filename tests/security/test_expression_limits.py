@@ -22,7 +22,7 @@ from apps.blocks.executors.templating import (
     render_url,
 )
 from apps.executions.models import Execution
-from tests.executions.conftest import run_now
+from tests.support.executions import run_now
 
 LIMIT_REASON = "the limit keeps a runbook from exhausting the worker's memory"
 SMALL_ANSWER_BYTES = 16 * 1024

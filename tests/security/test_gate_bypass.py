@@ -6,7 +6,7 @@ import pytest
 from apps.executions.models import Execution
 from apps.runbooks.services.runbooks import runbook_update
 from apps.runbooks.versions import runbook_publish
-from tests.executions.conftest import output_of, run_now
+from tests.support.executions import output_of, run_now
 
 BLOCKS = [
     {"key": "approve", "kind": "instruction", "config": {"markdown": "A second person approves.", "gate": "approval"}},

@@ -7,7 +7,7 @@ import pytest
 
 from apps.credentials.models import Credential
 from apps.executions.models import Execution
-from tests.executions.conftest import run_now
+from tests.support.executions import run_now
 
 
 @pytest.mark.parametrize("kind", ["token", "header"])

@@ -16,12 +16,13 @@ import uuid
 from urllib.parse import quote, quote_plus
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
 from apps.core.masking.masker import MASK
-from tests.executions.conftest import command, run_now
+from tests.support.executions import command, run_now
+from tests.support.sockets import run
 
 # Characters that URL-encoding and JSON escape, so those spellings differ from the raw one.
 SECRET = 'ZQX9rT4w/Lm8v+Kp2s"Hn6y&Bd3f'
@@ -94,24 +95,6 @@ def leaking_run(cast, make_runbook, script: str):
     return execution_start(runbook=runbook, user=cast.owner)
 
 
-def in_thread(scenario):
-    """Run an async scenario on its own thread (a browser test may leave a loop on the main one)."""
-    outcome: dict = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = async_to_sync(scenario)()
-        except BaseException as error:
-            outcome["error"] = error
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
-
-
 def run_in_worker_thread(execution) -> None:
     from django.db import connection
 
@@ -154,7 +137,7 @@ def socket_frames(execution, client_for, user) -> str:
         await socket.disconnect()
         return "".join(texts)
 
-    return in_thread(scenario)
+    return run(scenario)
 
 
 @pytest.mark.parametrize("attack", list(ATTACKS))

@@ -5,8 +5,8 @@ masker claims, not only the raw one, wherever they are shown: the API, the execu
 import pytest
 
 from apps.core.masking.masker import MASK
-from tests.executions.conftest import command, run_now
 from tests.security.test_masking_render import SECRET, assert_hidden, visible_text
+from tests.support.executions import command, run_now
 
 SPELLINGS = {
     "base64": 'printf \'encoded=%s\\n\' "$(base64 < "$RB_SECRET_TOK_FILE")" >> "$RB_OUTPUTS_FILE"',

@@ -4,17 +4,16 @@ Through the real ASGI application (origin check, session auth, consumer) and rea
 Origin must match the socket's own scheme, host and port, or an origin in CSRF_TRUSTED_ORIGINS.
 """
 
-import threading
 import uuid
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.utils import timezone
 
 from apps.core.redis_url import channel_layer_host
 from apps.executions.models import Execution
+from tests.support.sockets import run
 
 
 @pytest.fixture(autouse=True)
@@ -45,8 +44,6 @@ def connects(execution, headers: list[tuple[bytes, bytes]], *, scheme: str = "ws
     """Whether the socket opens; run on a thread of its own (Playwright may own this thread's loop)."""
     from runbooks_site.asgi import application
 
-    outcome: dict = {}
-
     async def scenario() -> bool:
         socket = WebsocketCommunicator(application, f"/ws/executions/{execution.pk}/", headers=headers)
         socket.scope["scheme"] = scheme
@@ -54,18 +51,7 @@ def connects(execution, headers: list[tuple[bytes, bytes]], *, scheme: str = "ws
         await socket.disconnect()
         return connected
 
-    def target() -> None:
-        try:
-            outcome["value"] = async_to_sync(scenario)()
-        except BaseException as error:  # re-raised in the test's thread
-            outcome["error"] = error
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+    return run(scenario)
 
 
 def test_it_refuses_a_page_on_another_port_of_the_same_host_as_reported(execution, cookie):

@@ -7,7 +7,7 @@ document with any 400 answer: the editor became a bare "This field is required."
 import pytest
 from django.urls import reverse
 
-from tests.conftest import sign_in
+from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -11,8 +11,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 
-from tests.conftest import sign_in
-from tests.executions.conftest import command, run_now
+from tests.support.browser import sign_in
+from tests.support.executions import command, run_now
 
 pytestmark = pytest.mark.browser
 

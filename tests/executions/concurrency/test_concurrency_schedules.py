@@ -13,7 +13,7 @@ from apps.automation.models import Schedule, ScheduleFire, ScheduleFireOutcome
 from apps.automation.schedules import schedule_create
 from apps.executions.models import Execution
 from tests.executions.concurrency.conftest import WORKER_REDIS_URL, statuses, wait_for
-from tests.executions.conftest import command
+from tests.support.executions import command
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

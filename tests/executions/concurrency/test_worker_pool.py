@@ -24,7 +24,7 @@ from tests.executions.concurrency.conftest import (
     statuses,
     wait_for,
 )
-from tests.executions.conftest import command
+from tests.support.executions import command
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

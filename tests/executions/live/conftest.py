@@ -17,7 +17,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from tests.live_stack import BASE_DIR, Stack
+from tests.support.live_stack import BASE_DIR, Stack
 
 SHOTS = BASE_DIR / "test-artifacts" / "live"
 # A Redis database of these tests alone, one per xdist worker (gw0 → 9, gw1 → 8): the stack flushes it

@@ -31,6 +31,23 @@ def wait_for_final(page, label: str) -> None:
     assert label in status, status
 
 
+def watchers(open_page, users: dict) -> tuple:
+    """(launcher, starter, second): the starter's page that starts runs, a second tab of the
+    starter's, and a second runner's page."""
+    launcher = open_page(users["starter"])
+    return launcher, launcher.context.new_page(), open_page(users["second"])
+
+
+def start_and_open_mid_run(launcher, pages, runbook, first_line: str) -> int:
+    """Start a run and open it on `pages` once its first line is stored (so it arrives by replay)."""
+    execution_id = start_run(launcher, runbook)
+    wait_for_output(launcher, first_line)
+    for page in pages:
+        open_run(page, execution_id)
+        wait_for_output(page, first_line)
+    return execution_id
+
+
 def test_a_step_that_times_out_while_watched_stays_whole_and_offers_retry(stack, open_page):
     data = stack.setup(
         [
@@ -87,16 +104,11 @@ def test_a_command_opened_mid_run_by_the_starter_and_a_second_runner_stays_whole
         ]
     )
     keys = ["drain", "report"]
-    launcher = open_page(data["users"]["starter"])
-    starter = launcher.context.new_page()
-    second = open_page(data["users"]["second"])
+    launcher, starter, second = watchers(open_page, data["users"])
     for _ in range(TRIES):
-        execution_id = start_run(launcher, data["runbook"])
-        wait_for_output(launcher, "draining node-1")
         # Both open the page now: the first line is already stored, the rest is still to come.
+        execution_id = start_and_open_mid_run(launcher, (starter, second), data["runbook"], "draining node-1")
         for page in (starter, second):
-            open_run(page, execution_id)
-            wait_for_output(page, "draining node-1")
             assert page.locator("#execution-status[data-final='1']").count() == 0, "opened mid-run, not after"
         for page in (starter, second):
             wait_for_buttons(page, execution_id, ["Cancel run…"])
@@ -119,15 +131,9 @@ def test_a_confirm_gate_opened_mid_run_shows_its_buttons_and_continues(stack, op
         ]
     )
     keys = ["prep", "gate", "after"]
-    launcher = open_page(data["users"]["starter"])
-    starter = launcher.context.new_page()
-    second = open_page(data["users"]["second"])
+    launcher, starter, second = watchers(open_page, data["users"])
     for attempt in range(TRIES):
-        execution_id = start_run(launcher, data["runbook"])
-        wait_for_output(launcher, "preparing")
-        for page in (starter, second):
-            open_run(page, execution_id)
-            wait_for_output(page, "preparing")
+        execution_id = start_and_open_mid_run(launcher, (starter, second), data["runbook"], "preparing")
         for page in (starter, second):
             page.locator(".gate-prompt").wait_for(timeout=20000)
             wait_for_buttons(page, execution_id, ["Cancel run…", "Continue", "Reject"])

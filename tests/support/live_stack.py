@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-BASE_DIR = Path(__file__).resolve().parents[1]
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 SETTINGS = """
 from runbooks_site.settings.test import *  # noqa
