@@ -38,14 +38,21 @@ def watchers(open_page, users: dict) -> tuple:
     return launcher, launcher.context.new_page(), open_page(users["second"])
 
 
-def start_and_open_mid_run(launcher, pages, runbook, first_line: str) -> int:
-    """Start a run and open it on `pages` once its first line is stored (so it arrives by replay)."""
+def start_and_open_mid_run(launcher, pages, runbook, first_line: str, check=None) -> int:
+    """Start a run and open it on `pages` once its first line is stored (so it arrives by replay);
+    check(page), if given, runs on each page as soon as it shows that line."""
     execution_id = start_run(launcher, runbook)
     wait_for_output(launcher, first_line)
     for page in pages:
         open_run(page, execution_id)
         wait_for_output(page, first_line)
+        if check is not None:
+            check(page)
     return execution_id
+
+
+def assert_not_final(page) -> None:
+    assert page.locator("#execution-status[data-final='1']").count() == 0, "opened mid-run, not after"
 
 
 def test_a_step_that_times_out_while_watched_stays_whole_and_offers_retry(stack, open_page):
@@ -107,9 +114,9 @@ def test_a_command_opened_mid_run_by_the_starter_and_a_second_runner_stays_whole
     launcher, starter, second = watchers(open_page, data["users"])
     for _ in range(TRIES):
         # Both open the page now: the first line is already stored, the rest is still to come.
-        execution_id = start_and_open_mid_run(launcher, (starter, second), data["runbook"], "draining node-1")
-        for page in (starter, second):
-            assert page.locator("#execution-status[data-final='1']").count() == 0, "opened mid-run, not after"
+        execution_id = start_and_open_mid_run(
+            launcher, (starter, second), data["runbook"], "draining node-1", check=assert_not_final
+        )
         for page in (starter, second):
             wait_for_buttons(page, execution_id, ["Cancel run…"])
             assert_page_whole(page, execution_id, keys, {"drain": "draining node-1"})
