@@ -7,7 +7,7 @@ from django.urls import reverse
 from apps.credentials.selectors import credential_role_of
 from apps.credentials.services import credential_create
 from apps.runbooks.selectors import runbook_role_of
-from tests.conftest import sign_in
+from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.browser
 
