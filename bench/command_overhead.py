@@ -56,7 +56,7 @@ def make_runbook(script: str, **environment_limits):
     """A user, an environment on IMAGE and a published one-block runbook running `script`."""
     from django.contrib.auth import get_user_model
 
-    from apps.executions.models import ExecutionEnvironment
+    from apps.environments.models import ExecutionEnvironment
     from apps.runbooks.services.runbooks import runbook_create
     from apps.runbooks.versions import runbook_publish
 

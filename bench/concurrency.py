@@ -69,7 +69,7 @@ def flush_queue() -> None:
 def make_runbooks(count: int, script: str) -> tuple:
     from django.contrib.auth import get_user_model
 
-    from apps.executions.models import ExecutionEnvironment
+    from apps.environments.models import ExecutionEnvironment
     from apps.runbooks.services.runbooks import runbook_create
     from apps.runbooks.versions import runbook_publish
 

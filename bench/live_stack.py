@@ -41,7 +41,7 @@ WHITENOISE_USE_FINDERS = True
 SETUP = """
 import json
 from django.contrib.auth import get_user_model
-from apps.executions.models import ExecutionEnvironment
+from apps.environments.models import ExecutionEnvironment
 from apps.runbooks.services.runbooks import runbook_create
 from apps.runbooks.versions import runbook_publish
 

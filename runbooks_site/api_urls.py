@@ -9,6 +9,6 @@ urlpatterns = [
     path("", include("apps.runbooks.api_urls_usage")),
     path("", include("apps.audit.api_urls")),
     path("", include("apps.executions.api_urls")),
-    path("", include("apps.executions.api_urls_environments")),
+    path("", include("apps.environments.api_urls")),
     path("", include("apps.automation.api_urls")),
 ]

@@ -13,7 +13,7 @@ urlpatterns = [
     path("credentials/", include("apps.credentials.urls")),
     path("audit/", include("apps.audit.urls")),
     path("executions/", include("apps.executions.urls")),
-    path("environments/", include("apps.executions.urls_environments")),
+    path("environments/", include("apps.environments.urls")),
     path("", include("apps.automation.urls")),
     path("api/v1/", include("runbooks_site.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -12,7 +12,8 @@ from apps.accounts.services import api_token_authenticate, api_token_create
 from apps.audit.models import AuditChainHead, AuditEvent
 from apps.automation.models import Delivery, Proposal, Schedule, ScheduleFire, Trigger, TriggerFire
 from apps.credentials.models import Credential, CredentialGroupObjectPermission, CredentialUserObjectPermission
-from apps.executions.models import Execution, ExecutionEnvironment, OutputChunk, StepRun
+from apps.environments.models import ExecutionEnvironment
+from apps.executions.models import Execution, OutputChunk, StepRun
 from apps.runbooks.models import (
     Block,
     CredentialRevocation,

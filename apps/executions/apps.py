@@ -6,6 +6,12 @@ class ExecutionsConfig(AppConfig):
     label = "executions"
 
     def ready(self) -> None:
-        # Connects the sign-out receiver that closes a user's live sockets, in every process
-        # (web, worker, management commands), not only where the ASGI app happens to import it.
+        # Imported here, once the apps are loaded, to connect receivers in every process (web,
+        # worker, management commands), not only where some module happens to import them:
+        # the sign-out receiver that closes a user's live sockets, and the one that queues the
+        # environment builds apps.environments asks for.
+        from apps.environments.signals import environment_build_requested
         from apps.executions import streaming  # noqa: F401
+        from apps.executions.builds import enqueue_build
+
+        environment_build_requested.connect(enqueue_build, dispatch_uid="executions.enqueue_build")

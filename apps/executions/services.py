@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from apps.audit.services import audit_record
 from apps.core.errors import Conflict, InvalidInput, ServiceUnavailable
+from apps.environments.models import ExecutionEnvironment
 from apps.executions.models import (
     Execution,
-    ExecutionEnvironment,
     ExecutionStatus,
     StepRun,
     StepStatus,

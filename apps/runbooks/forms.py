@@ -14,7 +14,7 @@ from django.urls import reverse
 from apps.blocks.kinds import KIND_FORMS, KindForm, default_config
 from apps.credentials.models import Credential
 from apps.credentials.selectors import credentials_visible_to
-from apps.executions.models import ExecutionEnvironment
+from apps.environments.models import ExecutionEnvironment
 from apps.runbooks.models import Block, Runbook
 
 PARAMETER_FIELDS = ("name", "label", "default", "required", "choices")

@@ -23,7 +23,7 @@ class Runbook(models.Model):
     description = models.TextField(blank=True)
     tags = TaggableManager(blank=True)
     environment = models.ForeignKey(
-        "executions.ExecutionEnvironment", null=True, blank=True, on_delete=models.PROTECT, related_name="runbooks"
+        "environments.ExecutionEnvironment", null=True, blank=True, on_delete=models.PROTECT, related_name="runbooks"
     )
     # [{name, label, default, required, choices}] validated by apps.runbooks.parameters.
     parameters = models.JSONField(default=list, blank=True)

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "apps.runbooks",
     "apps.blocks",
     "apps.credentials",
+    "apps.environments",
     "apps.executions",
     "apps.audit",
     "apps.automation",

@@ -11,7 +11,8 @@ from urllib.parse import quote
 import pytest
 
 from apps.credentials.services import credential_create
-from apps.executions.models import ExecutionEnvironment, OutputChunk
+from apps.environments.models import ExecutionEnvironment
+from apps.executions.models import OutputChunk
 from apps.executions.services import execution_start
 from apps.sandbox.labels import INSTANCE_LABEL, instance_id
 from tests.support.executions import command, output_of, run_now

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from apps.executions.models import ExecutionEnvironment
+from apps.environments.models import ExecutionEnvironment
 from apps.executions.services import execution_start
 from apps.sandbox.client import engine_runtimes
 from apps.sandbox.labels import INSTANCE_LABEL, instance_id

@@ -116,7 +116,7 @@ def test_a_docker_engine_that_is_down_does_not_stop_the_reaper(running, settings
 
 SETUP = """
 from django.contrib.auth import get_user_model
-from apps.executions.models import ExecutionEnvironment
+from apps.environments.models import ExecutionEnvironment
 from apps.executions.services import execution_start
 from apps.runbooks.services.runbooks import runbook_create
 from apps.runbooks.versions import runbook_publish

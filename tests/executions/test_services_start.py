@@ -6,7 +6,8 @@ from django.http import Http404
 
 from apps.audit.models import AuditEvent
 from apps.core.errors import InvalidInput, ServiceUnavailable
-from apps.executions.models import Execution, ExecutionEnvironment, StepRun
+from apps.environments.models import ExecutionEnvironment
+from apps.executions.models import Execution, StepRun
 from apps.executions.services import NO_PUBLISHED_VERSION, execution_start
 from apps.runbooks.services.runbooks import runbook_update
 from apps.runbooks.versions import runbook_publish

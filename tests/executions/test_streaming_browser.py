@@ -27,7 +27,7 @@ import itertools
 import json
 from django.contrib.auth import get_user_model
 from apps.credentials.services import credential_create
-from apps.executions.models import ExecutionEnvironment
+from apps.environments.models import ExecutionEnvironment
 from apps.runbooks.services.access import runbook_grant
 from apps.runbooks.services.runbooks import runbook_create
 from apps.runbooks.versions import runbook_publish

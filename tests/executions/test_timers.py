@@ -160,7 +160,7 @@ def test_a_gate_cannot_be_skipped_as_a_timer(cast, make_runbook):
 
 SETUP = """
 from django.contrib.auth import get_user_model
-from apps.executions.models import ExecutionEnvironment
+from apps.environments.models import ExecutionEnvironment
 from apps.executions.services import execution_start
 from apps.runbooks.services.runbooks import runbook_create
 from apps.runbooks.versions import runbook_publish

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 
 from apps.audit.models import AuditEvent
 from apps.credentials.services import credential_create
-from apps.executions.models import ExecutionEnvironment
+from apps.environments.models import ExecutionEnvironment
 from apps.runbooks.models import Block, Runbook
 from tests.test_admin import runbook_post_data, url, with_block
 

@@ -1,6 +1,6 @@
 """POST /api/v1/runbooks/: the creator becomes owner and gets the runbook back in the documented shape."""
 
-from apps.executions.models import ExecutionEnvironment
+from apps.environments.models import ExecutionEnvironment
 from apps.runbooks.models import Runbook
 from apps.runbooks.selectors import runbook_role_of
 

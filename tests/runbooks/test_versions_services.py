@@ -196,7 +196,7 @@ def test_two_editors_saving_the_same_revision_second_is_refused_naming_the_first
 
 
 def test_rollback_to_a_version_whose_environment_was_deleted_is_refused_cleanly(cast):
-    from apps.executions.models import ExecutionEnvironment
+    from apps.environments.models import ExecutionEnvironment
 
     old_env = ExecutionEnvironment.objects.create(name="old", image="alpine:3.19")
     new_env = ExecutionEnvironment.objects.create(name="new", image="alpine:3.20")

@@ -1,6 +1,6 @@
 from django.urls import reverse
 
-from apps.executions.models import ExecutionEnvironment
+from apps.environments.models import ExecutionEnvironment
 from apps.runbooks.models import Runbook
 from apps.runbooks.services.runbooks import runbook_update
 

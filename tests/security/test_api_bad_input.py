@@ -154,7 +154,7 @@ def test_the_list_search_refuses_nul_naming_the_parameter(cast, api_for):
 
 
 def test_a_step_key_in_the_url_that_names_no_step_answers_404(cast, api_for):
-    from apps.executions.models import ExecutionEnvironment
+    from apps.environments.models import ExecutionEnvironment
     from apps.executions.services import execution_start
     from apps.runbooks.versions import runbook_publish
 

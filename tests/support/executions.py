@@ -3,8 +3,8 @@ in-process (registered for the whole suite by tests/conftest.py's pytest_plugins
 
 import pytest
 
+from apps.environments.models import ExecutionEnvironment
 from apps.executions.jobs import run_execution
-from apps.executions.models import ExecutionEnvironment
 from apps.executions.selectors import step_output
 from apps.runbooks.services.access import runbook_grant
 from apps.runbooks.services.runbooks import runbook_create

@@ -16,7 +16,8 @@ from apps.automation.notifications import notification_create
 from apps.automation.schedules import schedule_create
 from apps.automation.services import trigger_create
 from apps.credentials.services import credential_create, credential_grant
-from apps.executions.models import Execution, ExecutionEnvironment, StepRun
+from apps.environments.models import ExecutionEnvironment
+from apps.executions.models import Execution, StepRun
 from apps.executions.services import execution_start
 from apps.runbooks.models import Runbook
 from apps.runbooks.services.runbooks import runbook_create, runbook_update

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from apps.executions.models import ExecutionEnvironment
+from apps.environments.models import ExecutionEnvironment
 from apps.runbooks.models import Runbook
 
 FAILED = "Dockerfile build failed"

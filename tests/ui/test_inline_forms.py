@@ -247,7 +247,7 @@ def test_an_empty_token_name_answers_the_tokens_section_and_creates_nothing(cast
 
 
 def test_rebuilding_an_image_reference_environment_says_why_in_the_build_section(cast, client_for):
-    from apps.executions.models import ExecutionEnvironment
+    from apps.environments.models import ExecutionEnvironment
 
     environment = ExecutionEnvironment.objects.create(name="plain", image="busybox:latest")
     answer = client_for(cast.staff).post(reverse("environments:rebuild", args=[environment.pk]), **HTMX)

@@ -19,7 +19,7 @@ from apps.core.errors import InvalidInput, StaleRevision, TooLarge
 from apps.core.text import text_problem
 from apps.credentials.models import Credential
 from apps.credentials.selectors import credential_ids_of_config, credentials_visible_to
-from apps.executions.models import ExecutionEnvironment
+from apps.environments.models import ExecutionEnvironment
 from apps.runbooks.diffing import SnapshotDiff, snapshot_diff
 from apps.runbooks.exchange.format.parse import parse
 from apps.runbooks.exchange.format.render import render

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from apps.audit.services import audit_record
 from apps.core.errors import InvalidInput
-from apps.executions.models import ExecutionEnvironment
+from apps.environments.models import ExecutionEnvironment
 from apps.runbooks import validation
 from apps.runbooks.models import Block, Runbook
 from apps.runbooks.roles import ROLES, Role

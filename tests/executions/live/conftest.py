@@ -38,7 +38,7 @@ EXTRA_SETTINGS = 'RUNBOOKS_HTTP_ALLOWLIST = ["127.0.0.1"]  # the api_call block 
 SETUP = """
 import json
 from django.contrib.auth import get_user_model
-from apps.executions.models import ExecutionEnvironment
+from apps.environments.models import ExecutionEnvironment
 from apps.runbooks.services.access import runbook_grant
 from apps.runbooks.services.runbooks import runbook_create
 from apps.runbooks.versions import runbook_publish

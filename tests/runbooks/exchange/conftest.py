@@ -5,7 +5,7 @@ import pytest
 
 from apps.audit.models import AuditEvent
 from apps.credentials.services import credential_create, credential_grant
-from apps.executions.models import ExecutionEnvironment
+from apps.environments.models import ExecutionEnvironment
 from apps.runbooks.models import Block, Runbook, RunbookVersion
 
 UUID_LINE = re.compile(r"^  id: [0-9a-f-]{36}$", re.MULTILINE)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.executions import api_environments as api
+from apps.environments import api
 
 urlpatterns = [
     path("environments/", api.environment_collection, name="api-environment-list"),

@@ -2,8 +2,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.schema import NON_BLANK, RequestBody
-from apps.executions.environments import CPU_RANGE, IMAGE_RE, LIMITS, MAX_ENV_ENTRIES, MAX_ENV_VALUE_BYTES
-from apps.executions.models import ExecutionEnvironment
+from apps.environments.models import ExecutionEnvironment
+from apps.environments.validation import CPU_RANGE, IMAGE_RE, LIMITS, MAX_ENV_ENTRIES, MAX_ENV_VALUE_BYTES
 
 
 class EnvironmentSerializer(serializers.ModelSerializer):

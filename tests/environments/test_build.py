@@ -3,8 +3,8 @@
 import pytest
 
 from apps.audit.models import AuditEvent
-from apps.executions.environments import environment_build, environment_create, environment_tag
-from apps.executions.jobs_environments import build_environment
+from apps.environments.jobs import build_environment
+from apps.environments.services import environment_build, environment_create, environment_tag
 
 GOOD = "FROM runbooks-test-busybox:latest\nRUN echo built > /built\n"
 BAD = "FROM runbooks-test-busybox:latest\nRUN exit 3\n"

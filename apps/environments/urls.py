@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.executions import views_environments as views
+from apps.environments import views
 
 app_name = "environments"
 

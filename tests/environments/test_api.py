@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.executions.models import ExecutionEnvironment
+from apps.environments.models import ExecutionEnvironment
 
 READERS = ("owner", "editor", "runner", "viewer", "outsider", "staff", "admin")
 NON_STAFF = ("owner", "editor", "runner", "viewer", "outsider")

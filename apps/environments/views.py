@@ -7,8 +7,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.core.errors import InvalidInput
-from apps.executions import environments as services
-from apps.executions.forms import EnvironmentForm
+from apps.environments import selectors, services
+from apps.environments.forms import EnvironmentForm
 
 
 def _add_errors(form: EnvironmentForm, error: InvalidInput) -> None:
@@ -25,14 +25,14 @@ def _page(request, template: str, context: dict, status: int = 200) -> HttpRespo
 @login_required
 @require_GET
 def environment_list(request: HttpRequest) -> HttpResponse:
-    environments = services.environments_visible_to(request.user)
+    environments = selectors.environments_visible_to(request.user)
     return _page(request, "environments/list.html", {"environments": environments})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def environment_create(request: HttpRequest) -> HttpResponse:
-    services._require_staff(request.user)
+    selectors.environment_manage_check(request.user)
     form = EnvironmentForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -51,8 +51,8 @@ def environment_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def environment_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    environment = services.environment_for_user(request.user, pk)
-    context = {"environment": environment, "used_by": services.environment_users(environment)}
+    environment = selectors.environment_for_user(request.user, pk)
+    context = {"environment": environment, "used_by": selectors.environment_users(environment)}
     if request.htmx and request.htmx.target == f"build-{environment.pk}":
         return render(request, "environments/_build.html", context)
     return _page(request, "environments/detail.html", context)
@@ -61,7 +61,7 @@ def environment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def environment_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    environment = services.environment_for_user(request.user, pk, manage=True)
+    environment = selectors.environment_for_user(request.user, pk, manage=True)
     status = 200
     if request.method == "POST":
         form = EnvironmentForm(request.POST)
@@ -84,7 +84,7 @@ def environment_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def environment_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    environment = services.environment_for_user(request.user, pk, manage=True)
+    environment = selectors.environment_for_user(request.user, pk, manage=True)
     errors: list[str] = []
     status = 200
     if request.method == "POST":
@@ -96,14 +96,14 @@ def environment_delete(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Deleted environment “{environment.name}”.")
             return redirect("environments:list")
-    context = {"environment": environment, "used_by": services.environment_users(environment), "errors": errors}
+    context = {"environment": environment, "used_by": selectors.environment_users(environment), "errors": errors}
     return _page(request, "environments/delete.html", context, status)
 
 
 @login_required
 @require_POST
 def environment_rebuild(request: HttpRequest, pk: int) -> HttpResponse:
-    environment = services.environment_for_user(request.user, pk, manage=True)
+    environment = selectors.environment_for_user(request.user, pk, manage=True)
     refusal = ""
     try:
         services.environment_build_request(environment=environment, user=request.user)

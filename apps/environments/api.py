@@ -8,8 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.errors import InvalidInput
-from apps.executions import environments as services
-from apps.executions.serializers_environments import EnvironmentSerializer, EnvironmentWriteSerializer
+from apps.environments import selectors, services
+from apps.environments.serializers import EnvironmentSerializer, EnvironmentWriteSerializer
 
 # Sent back unchanged from a GET they are ignored, not errors.
 READ_ONLY_FIELDS = {"id", "build_status", "built_image", "built_at"}
@@ -28,7 +28,7 @@ def environment_collection(request: Request) -> Response:
         environment = services.environment_create(user=request.user, data=_changes(request.data))
         return Response(EnvironmentSerializer(environment).data, status=status.HTTP_201_CREATED)
     paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(services.environments_visible_to(request.user), request)
+    page = paginator.paginate_queryset(selectors.environments_visible_to(request.user), request)
     return paginator.get_paginated_response(EnvironmentSerializer(page, many=True).data)
 
 
@@ -36,13 +36,13 @@ def environment_collection(request: Request) -> Response:
 @api_view(["GET", "PATCH", "DELETE"])
 def environment_item(request: Request, pk: int) -> Response:
     if request.method == "PATCH":
-        environment = services.environment_for_user(request.user, pk, manage=True)
+        environment = selectors.environment_for_user(request.user, pk, manage=True)
         environment = services.environment_update(
             environment=environment, user=request.user, data=_changes(request.data)
         )
         return Response(EnvironmentSerializer(environment).data)
     if request.method == "DELETE":
-        environment = services.environment_for_user(request.user, pk, manage=True)
+        environment = selectors.environment_for_user(request.user, pk, manage=True)
         services.environment_delete(environment=environment, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
-    return Response(EnvironmentSerializer(services.environment_for_user(request.user, pk)).data)
+    return Response(EnvironmentSerializer(selectors.environment_for_user(request.user, pk)).data)

@@ -5,8 +5,8 @@ from django.core.exceptions import PermissionDenied
 
 from apps.audit.models import AuditEvent
 from apps.core.errors import InvalidInput
-from apps.executions.environments import environment_create, environment_delete, environment_tag, environment_update
-from apps.executions.models import ExecutionEnvironment
+from apps.environments.models import ExecutionEnvironment
+from apps.environments.services import environment_create, environment_delete, environment_tag, environment_update
 
 GOOD = {"name": "tools", "image": "alpine:3.20"}
 
@@ -222,7 +222,7 @@ def test_a_dockerfile_environment_is_queued_for_a_build_after_commit(cast, djang
         job = Job.fetch(job_id, connection=queue.connection)
         assert (job.origin, job.func_name, job.args) == (
             "default",
-            "apps.executions.jobs_environments.build_environment",
+            "apps.environments.jobs.build_environment",
             (environment.pk,),
         )
     finally:

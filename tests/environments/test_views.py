@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.executions.models import ExecutionEnvironment
+from apps.environments.models import ExecutionEnvironment
 
 NON_STAFF = ("owner", "editor", "runner", "viewer", "outsider")
 
