@@ -228,3 +228,15 @@ def test_a_dockerfile_environment_is_queued_for_a_build_after_commit(cast, djang
     finally:
         queue.remove(job_id)
     assert environment_tag(dockerfile).startswith("runbooks-env:") and len(environment_tag(dockerfile)) == 25
+
+
+# Committed for real: inside a test's transaction django-rq would put off the enqueue (and its
+# error) to a commit that never comes.
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_down_the_build_says_it_could_not_be_queued(cast, settings):
+    # A real closed port: nothing listens on 127.0.0.1:1.
+    settings.RQ_QUEUES = {name: {"URL": "redis://127.0.0.1:1/0"} for name in ("default", "executions")}
+    environment = create(cast, image="", dockerfile="FROM runbooks-test-busybox:latest\n")
+    environment.refresh_from_db()
+    assert environment.build_status == "failed", "not left 'building' forever"
+    assert environment.build_log == "Could not queue the build: Redis is not reachable. Use Rebuild once it is back.\n"
