@@ -47,7 +47,7 @@ def django_setup(workdir: Path) -> None:
 
 
 def flush_queue() -> None:
-    from apps.executions.services import executions_queue
+    from apps.executions.queue import executions_queue
 
     executions_queue().connection.flushdb()
 

@@ -61,7 +61,7 @@ def django_setup() -> None:
 
 
 def flush_queue() -> None:
-    from apps.executions.services import executions_queue
+    from apps.executions.queue import executions_queue
 
     executions_queue().connection.flushdb()
 
@@ -146,7 +146,7 @@ def run_all(user, runbooks: list, concurrency: int, memory: dict | None = None) 
     """Start one run per runbook (in this order) under a fresh worker pool; the finished executions.
     With `memory`, it gets the pool's idle and peak RSS (bytes) while the runs ran."""
     from apps.executions.models import Execution
-    from apps.executions.services import execution_start
+    from apps.executions.services.start import execution_start
 
     flush_queue()
     with Worker(concurrency) as worker:

@@ -40,7 +40,7 @@ def child(workdir: Path, lines: int) -> None:
 
     from apps.executions.jobs import run_execution
     from apps.executions.models import Execution
-    from apps.executions.services import execution_start
+    from apps.executions.services.start import execution_start
 
     user, runbook = make_runbook(script(lines))
     started = time.perf_counter()

@@ -25,7 +25,8 @@ from apps.credentials.fields import CredentialDecryptError
 from apps.credentials.models import Credential
 from apps.executions.models import Execution
 from apps.executions.params import params_clean
-from apps.executions.services import execution_start, executions_queue
+from apps.executions.queue import redis_connection, redis_key
+from apps.executions.services.start import execution_start
 from apps.runbooks.roles import RUN
 from apps.runbooks.versions import runbook_latest_version
 
@@ -88,8 +89,8 @@ def _rate_limited(trigger: Trigger) -> bool:
     """A fixed one-minute window per trigger, counted in Redis (shared by every web process)."""
     limit = RATE_PER_MINUTE
     window = int(timezone.now().timestamp() // 60)
-    key = f"runbooks:hook-rate:{trigger.pk}:{window}"
-    connection = executions_queue().connection
+    key = redis_key("hook-rate", trigger.pk, window)
+    connection = redis_connection()
     pipe = connection.pipeline()
     pipe.incr(key)
     pipe.expire(key, 120)

@@ -13,7 +13,6 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import apprise
-import django_rq
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -36,8 +35,9 @@ from apps.core.masking.masker import Masker
 from apps.credentials.fields import CredentialDecryptError
 from apps.credentials.models import Credential, CredentialKind
 from apps.credentials.roles import USE
-from apps.executions.gates import may_approve
 from apps.executions.models import Execution
+from apps.executions.queue import default_queue
+from apps.executions.rules import may_approve
 from apps.runbooks.models import Runbook
 from apps.runbooks.roles import EDIT, RUN, VIEW
 
@@ -149,11 +149,10 @@ def notification_delete(*, notification: Notification, user) -> None:
 # run could use.
 DISPATCH_JOB = "apps.automation.jobs.dispatch_notifications"
 SEND_JOB = "apps.automation.jobs.send_notification"
-QUEUE_NAME = "default"
 
 
 def _enqueue(job: str, *args, delay: timedelta | None = None) -> None:
-    queue = django_rq.get_queue(QUEUE_NAME)
+    queue = default_queue()
     if delay:
         queue.enqueue_in(delay, job, *args, job_timeout=60)
     else:

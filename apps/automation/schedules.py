@@ -26,7 +26,7 @@ from apps.core.errors import Conflict, InvalidInput, ServiceUnavailable
 from apps.core.text import text_problem
 from apps.executions.models import Execution
 from apps.executions.params import params_clean
-from apps.executions.services import execution_start
+from apps.executions.services.start import execution_start
 from apps.runbooks.models import Runbook
 from apps.runbooks.roles import EDIT, RUN
 from apps.runbooks.versions import runbook_latest_version

@@ -23,7 +23,7 @@ from apps.automation.models import (
 from apps.core.errors import Conflict, InvalidInput
 from apps.core.text import text_problem
 from apps.executions.models import Execution
-from apps.executions.services import execution_start
+from apps.executions.services.start import execution_start
 from apps.runbooks.models import Runbook
 from apps.runbooks.roles import EDIT, RUN
 

@@ -2,9 +2,8 @@
 (templates/executions/steps/_actions.html). The page's view and the socket's consumer both ask
 here for their own user, and pass the answer to the templates, which only show it."""
 
-from apps.executions.gates import RETRYABLE, gate_of, may_approve, why_not_approver
 from apps.executions.models import Execution, StepRun
-from apps.executions.rules import may_run_version_again
+from apps.executions.rules import RETRYABLE, gate_of, may_approve, may_run_version_again, why_not_approver
 from apps.runbooks.roles import RUN
 
 RETRY_STEP_STATUSES = ("failed", "cancelled", "timed_out")

@@ -47,33 +47,31 @@ class _State:
         index = 0
         while index < len(codes):
             code = codes[index]
-            if code == 0:
-                self.fg = self.bg = None
-                self.bold = False
-            elif code == 1:
-                self.bold = True
-            elif code == 22:
-                self.bold = False
-            elif 30 <= code <= 37:
-                self.fg = COLOURS[code - 30]
-            elif 90 <= code <= 97:
-                self.fg = f"bright-{COLOURS[code - 90]}"
-            elif code == 39:
-                self.fg = None
-            elif 40 <= code <= 47:
-                self.bg = COLOURS[code - 40]
-            elif 100 <= code <= 107:
-                self.bg = f"bright-{COLOURS[code - 100]}"
-            elif code == 49:
-                self.bg = None
-            elif code in (38, 48):
+            if code in (38, 48):
                 # 256-colour and true-colour forms: not rendered; skip their arguments so they are
                 # not misread as other codes.
-                if index + 1 < len(codes) and codes[index + 1] == 5:
-                    index += 2
-                elif index + 1 < len(codes) and codes[index + 1] == 2:
-                    index += 4
+                mode = codes[index + 1] if index + 1 < len(codes) else None
+                index += {5: 2, 2: 4}.get(mode, 0)
+            else:
+                self._apply_one(code)
             index += 1
+
+    def _apply_one(self, code: int) -> None:
+        if code == 0:
+            self.fg = self.bg = None
+            self.bold = False
+        elif code in (1, 22):
+            self.bold = code == 1
+        elif code in (39, 49):
+            setattr(self, "fg" if code == 39 else "bg", None)
+        else:
+            self._apply_colour(code)
+
+    def _apply_colour(self, code: int) -> None:
+        for first, attribute, prefix in ((30, "fg", ""), (90, "fg", "bright-"), (40, "bg", ""), (100, "bg", "bright-")):
+            if first <= code <= first + 7:
+                setattr(self, attribute, f"{prefix}{COLOURS[code - first]}")
+                return
 
 
 def _shown(match: re.Match) -> str:

@@ -16,7 +16,6 @@ from rest_framework.response import Response
 
 from apps.core.api import MAX_INT
 from apps.core.errors import InvalidInput
-from apps.executions import services
 from apps.executions.models import Execution, ExecutionStatus, OutputChunk, StepRun
 from apps.executions.selectors import execution_for_user, execution_steps, executions_visible_to
 from apps.executions.serializers import (
@@ -27,6 +26,7 @@ from apps.executions.serializers import (
     PaginatedExecutionSerializer,
     RetrySerializer,
 )
+from apps.executions.services import cancel, decide, retry, start
 from apps.runbooks.roles import RUN
 from apps.runbooks.selectors import runbook_for_user
 from apps.runbooks.serializers import DetailSerializer
@@ -89,7 +89,7 @@ def _start_body(request: Request) -> dict:
 def execution_create(request: Request, pk: int) -> Response:
     runbook = runbook_for_user(request.user, pk, RUN)
     body = _start_body(request)
-    execution = services.execution_start(runbook=runbook, user=request.user, **body)
+    execution = start.execution_start(runbook=runbook, user=request.user, **body)
     return _detail_response(execution, status.HTTP_202_ACCEPTED)
 
 
@@ -152,7 +152,7 @@ def execution_detail(request: Request, pk: int) -> Response:
 @api_view(["POST"])
 def execution_cancel(request: Request, pk: int) -> Response:
     execution = execution_for_user(request.user, pk, RUN)
-    services.execution_cancel(execution=execution, user=request.user)
+    cancel.execution_cancel(execution=execution, user=request.user)
     return _detail_response(execution, status.HTTP_202_ACCEPTED)
 
 
@@ -185,7 +185,7 @@ def execution_step_confirm(request: Request, pk: int, key: str) -> Response:
     if not StepRun.objects.filter(execution=execution, block_key=key).exists():
         raise Http404("This run has no such step.")
     decision = _body_field(request, "decision", ("decision",))
-    services.execution_confirm(execution=execution, user=request.user, key=key, decision=decision)
+    decide.execution_confirm(execution=execution, user=request.user, key=key, decision=decision)
     return _detail_response(execution)
 
 
@@ -201,5 +201,5 @@ def execution_retry(request: Request, pk: int) -> Response:
     key = _body_field(request, "from", ("from",))
     if not key:
         raise InvalidInput({"from": ["Give the key of the step to start again from."]})
-    retry = services.execution_retry_from(execution=execution, user=request.user, key=key)
-    return _detail_response(retry, status.HTTP_201_CREATED)
+    retry_run = retry.execution_retry_from(execution=execution, user=request.user, key=key)
+    return _detail_response(retry_run, status.HTTP_201_CREATED)

@@ -12,6 +12,6 @@ class ExecutionsConfig(AppConfig):
         # environment builds apps.environments asks for.
         from apps.environments.signals import environment_build_requested
         from apps.executions import streaming  # noqa: F401
-        from apps.executions.builds import enqueue_build
+        from apps.executions.builds import enqueue_build_requested
 
-        environment_build_requested.connect(enqueue_build, dispatch_uid="executions.enqueue_build")
+        environment_build_requested.connect(enqueue_build_requested, dispatch_uid="executions.enqueue_build")

@@ -34,10 +34,10 @@ from django.template.loader import render_to_string
 
 from apps.executions import fragments
 from apps.executions.actions import step_actions_for
-from apps.executions.models import OutputChunk
+from apps.executions.models import Execution, OutputChunk
+from apps.executions.rules import may_cancel
 from apps.executions.selectors import execution_for_user, execution_queue_position, execution_steps
 from apps.executions.streaming import execution_group, user_group
-from apps.executions.views import may_cancel
 from apps.runbooks.roles import EDIT, RUN, VIEW
 
 logger = logging.getLogger(__name__)
@@ -228,8 +228,6 @@ class ExecutionConsumer(AsyncWebsocketConsumer):
     @database_sync_to_async
     def _missing_frames(self, force_state: bool) -> tuple[list[str], bool]:
         """Frames for every stored chunk after what was sent, then the state if it changed."""
-        from apps.executions.models import Execution
-
         execution = Execution.objects.select_related("runbook", "triggered_by").filter(pk=self.execution_id).first()
         if execution is None:
             return [], True  # deleted under us (a test clean-up, an admin): nothing more will come

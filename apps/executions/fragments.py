@@ -10,6 +10,7 @@ Element ids shared with the execution page (templates/executions/):
   execution-title           hidden text the page script copies into document.title
 """
 
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from apps.executions.ansi import ansi_to_html
@@ -17,9 +18,23 @@ from apps.executions.models import Execution, OutputChunk, StepRun
 from apps.executions.selectors import execution_queue_position
 
 
-def _duration(step: StepRun) -> str:
-    from apps.executions.views import duration_of
+def duration_of(started_at, finished_at) -> str:
+    """ "0.4 s", "12 s", "3 min 05 s", "2 h 01 min"; empty before the start."""
+    if started_at is None:
+        return ""
+    seconds = max(((finished_at or timezone.now()) - started_at).total_seconds(), 0)
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
 
+
+def _duration(step: StepRun) -> str:
     return duration_of(step.started_at, step.finished_at)
 
 
@@ -56,8 +71,6 @@ def progress_of(steps: list[StepRun]) -> dict:
 
 
 def state_context(execution: Execution, steps: list[StepRun]) -> dict:
-    from apps.executions.views import duration_of
-
     return {
         "execution": execution,
         "duration": duration_of(execution.started_at, execution.finished_at),

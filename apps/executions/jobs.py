@@ -1,9 +1,12 @@
-"""RQ entry points: they take an execution id and hand it to the engine."""
+"""RQ entry points: they take an execution id and hand it to the engine.
+
+apps.executions.queue enqueues them by their dotted path (queue.RUN_JOB, queue.RESUME_JOB).
+"""
+
+from apps.executions.engine.run import execution_resume, execution_run
 
 
 def run_execution(execution_id: int) -> None:
-    from apps.executions.engine import execution_run
-
     execution_run(execution_id=execution_id)
 
 
@@ -13,6 +16,4 @@ def resume_execution(execution_id: int) -> None:
     Generic on purpose: whoever resolves the wait marks the waiting step (succeeded/skipped) and
     enqueues this; a step still waiting for a decision puts the run back to waiting.
     """
-    from apps.executions.engine import execution_resume
-
     execution_resume(execution_id=execution_id)

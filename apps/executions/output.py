@@ -4,7 +4,6 @@ Memory stays bounded whatever a step prints: at most one batch (64 KiB plus the 
 tail) is held; past the cap, output is counted and dropped, never accumulated.
 """
 
-import importlib
 import logging
 import time
 from typing import Any
@@ -12,46 +11,26 @@ from typing import Any
 from django.conf import settings
 
 from apps.core.masking.masker import Masker
+from apps.executions import streaming
 from apps.executions.models import OutputChunk, StepRun
 
 logger = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_SECONDS = 0.05
 FLUSH_BYTES = 64 * 1024
-_NOT_LOOKED_UP = object()
-_streaming = _NOT_LOOKED_UP
-
-
-def _streaming_module():
-    """apps.executions.streaming once the live-output issue adds it; None until then (looked up once)."""
-    global _streaming
-    if _streaming is _NOT_LOOKED_UP:
-        try:
-            _streaming = importlib.import_module("apps.executions.streaming")
-        except ModuleNotFoundError as error:
-            if error.name != "apps.executions.streaming":
-                raise
-            _streaming = None
-    return _streaming
 
 
 def publish_chunk(execution_id: int, step_run_id: int, seq: int, text: str) -> None:
-    module = _streaming_module()
-    if module is None:
-        return
     try:
-        module.publish_chunk(execution_id, step_run_id, seq, text)
+        streaming.publish_chunk(execution_id, step_run_id, seq, text)
     except Exception:
         # Live streaming is a convenience; the stored chunks are the record, so a run never fails on it.
         logger.warning("Could not publish output of step run %s", step_run_id, exc_info=True)
 
 
 def publish_state(execution_id: int) -> None:
-    module = _streaming_module()
-    if module is None:
-        return
     try:
-        module.publish_state(execution_id)
+        streaming.publish_state(execution_id)
     except Exception:
         logger.warning("Could not publish the state of execution %s", execution_id, exc_info=True)
 

@@ -1,12 +1,30 @@
-"""The rules of who may run what, shared by starting a run and retrying one (DESIGN.md "Execution
-semantics"): runners run the latest published version; an approval gate guards every block after it."""
+"""The rules of who may run and decide what, shared by the services, the pages and notifications
+(DESIGN.md "Execution semantics"): runners run the latest published version; an approval gate
+guards every block after it and takes a second person."""
 
 from django.core.exceptions import PermissionDenied
 
 from apps.audit.models import AuditEvent
+from apps.executions.models import Execution, ExecutionStatus, StepRun
 from apps.runbooks.models import Runbook, RunbookVersion
-from apps.runbooks.roles import EDIT
+from apps.runbooks.roles import EDIT, RUN
 from apps.runbooks.versions import runbook_latest_version
+
+GATES = ("confirm", "approval")
+# Which decisions each gate accepts; the first is the default when none is given.
+DECISIONS = {"confirm": ("continue", "reject"), "approval": ("approve", "reject")}
+RETRYABLE = (
+    ExecutionStatus.FAILED,
+    ExecutionStatus.CANCELLED,
+    ExecutionStatus.TIMED_OUT,
+    ExecutionStatus.INCOMPLETE,
+)
+
+
+def require_run(user, execution: Execution) -> None:
+    """Deciding on a run (a gate, a timer, a retry) takes the runner role on its runbook."""
+    if not user.has_perm(RUN, execution.runbook):
+        raise PermissionDenied("Your role on this runbook does not allow deciding on its runs.")
 
 
 def require_version_runnable(runbook: Runbook, user, version: RunbookVersion | None) -> None:
@@ -63,3 +81,32 @@ def execution_starter_ids(execution) -> set[int]:
         object_type=kind, object_id=str(source), action__in=_SET_IN_MOTION[kind], actor__isnull=False
     ).values_list("actor_id", flat=True)
     return set(actors)
+
+
+def gate_of(step: StepRun) -> str:
+    """ "confirm", "approval", "timer" or "" — what a waiting step waits for."""
+    return str(((step.result or {}).get("wait") or {}).get("reason") or "")
+
+
+def may_approve(user, execution: Execution) -> bool:
+    """Approval takes a second person: whoever started the run (or set its trigger or schedule in motion)
+    cannot approve it."""
+    return user.pk not in execution_starter_ids(execution)
+
+
+def why_not_approver(user, execution: Execution) -> str:
+    if execution.triggered_by_id == user.pk:
+        return "You started this run, so you cannot approve it"
+    source = "trigger" if execution.trigger_id else "schedule"
+    return f"You set this run's {source} in motion, so you cannot approve it"
+
+
+def may_cancel(user, execution: Execution) -> bool:
+    """Whether this person sees "Cancel run…": the page and the socket's frames (consumers.py) both ask here."""
+    return (
+        not execution.is_final
+        and execution.cancel_requested_at is None
+        and user is not None
+        and user.is_authenticated
+        and user.has_perm(RUN, execution.runbook)
+    )

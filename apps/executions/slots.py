@@ -16,7 +16,6 @@ the same.
 import logging
 from datetime import timedelta
 
-import redis
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, IntegerField, Subquery, Value
@@ -24,13 +23,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.executions.models import Execution, ExecutionStatus
+from apps.executions.queue import QueueUnavailable, enqueue_run, job_is_live, run_job_id
 from apps.runbooks.models import Runbook
 
 logger = logging.getLogger(__name__)
 
 CLAIMED, FULL, GONE = "claimed", "full", "gone"
-# RQ job states in which the job will still reach (or is in) a worker.
-LIVE_JOB_STATES = {"queued", "scheduled", "deferred", "started"}
 
 
 def max_running_per_runbook() -> int:
@@ -80,33 +78,12 @@ def execution_claim(*, execution_id: int, worker: str, lease_seconds: int) -> st
     return FULL if still_queued else GONE
 
 
-def _job_state(queue, execution_id: int) -> str | None:
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
-
-    try:
-        status = Job.fetch(f"execution-{execution_id}", connection=queue.connection).get_status(refresh=False)
-        return getattr(status, "value", status)
-    except NoSuchJobError:
-        return None
-
-
-def enqueue_run(queue, execution_id: int) -> None:
-    """(Re-)enqueue a queued run under its fixed job id; a second job of one run is harmless (the
-    claim lets one through), a missing one is not."""
-    from apps.executions.jobs import run_execution
-
-    queue.enqueue(run_execution, execution_id, job_id=f"execution-{execution_id}", job_timeout=-1)
-
-
 def queued_ensure_jobs(*, runbook_id: int, grace_seconds: float = 0) -> list[int]:
     """Give the oldest queued runs of the runbook that fit in its free slots a job in Redis, if
     theirs vanished (deferred for a full runbook, or lost: a restart, a flush, an eviction).
     Runs created less than `grace_seconds` ago are left to the request that is enqueueing them.
     Returns the ids enqueued. Never enqueues more than the free slots: a full runbook's waiting
     runs are not polled."""
-    from apps.executions.services import executions_queue
-
     running = Execution.objects.filter(runbook_id=runbook_id, status=ExecutionStatus.RUNNING).count()
     free = max_running_per_runbook() - running
     if free <= 0:
@@ -116,15 +93,14 @@ def queued_ensure_jobs(*, runbook_id: int, grace_seconds: float = 0) -> list[int
         .order_by("created_at", "pk")
         .values_list("pk", "created_at")[:free]
     )
-    queue = executions_queue()
     enqueued = []
     young = timezone.now() - timedelta(seconds=grace_seconds)
     for execution_id, created_at in waiting:
         try:
-            if _job_state(queue, execution_id) in LIVE_JOB_STATES or created_at > young:
+            if created_at > young or job_is_live(run_job_id(execution_id)):
                 continue
-            enqueue_run(queue, execution_id)
-        except redis.RedisError:
+            enqueue_run(execution_id)
+        except QueueUnavailable:
             logger.warning("Could not enqueue queued execution %s", execution_id, exc_info=True)
             return enqueued
         enqueued.append(execution_id)

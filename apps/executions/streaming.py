@@ -15,6 +15,7 @@ import os
 import threading
 import time
 
+from channels.layers import get_channel_layer
 from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 
@@ -51,8 +52,6 @@ def _publisher_loop() -> asyncio.AbstractEventLoop:
 def _send(group: str, message: dict) -> bool:
     """group_send without ever raising; False when it was skipped or failed."""
     global _paused_until
-    from channels.layers import get_channel_layer
-
     if time.monotonic() < _paused_until:
         return False
     layer = get_channel_layer()

@@ -18,36 +18,22 @@ from django.views.decorators.http import require_GET, require_http_methods
 from apps.core.errors import Conflict
 from apps.executions.actions import step_actions_for
 from apps.executions.forms import HistoryFilterForm
+from apps.executions.fragments import duration_of
 from apps.executions.models import Execution
+from apps.executions.rules import may_cancel
 from apps.executions.selectors import (
     execution_for_user,
     execution_queue_position,
     execution_steps,
     executions_visible_to,
 )
-from apps.executions.services import execution_cancel
+from apps.executions.services.cancel import execution_cancel
 from apps.runbooks.roles import RUN, VIEW
 from apps.runbooks.selectors import runbook_for_user, runbooks_visible_to
 
 User = get_user_model()
 # What the runbook filter offers; a longer list is better served by the runbook's own Runs tab.
 MAX_RUNBOOK_CHOICES = 300
-
-
-def duration_of(started_at, finished_at) -> str:
-    """ "0.4 s", "12 s", "3 min 05 s", "2 h 01 min"; empty before the start."""
-    if started_at is None:
-        return ""
-    seconds = max(((finished_at or timezone.now()) - started_at).total_seconds(), 0)
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    minutes, rest = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {rest:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 def _start_of_day(day: datetime.date) -> datetime.datetime:
@@ -122,17 +108,6 @@ def _step_views(execution: Execution, user) -> list[dict]:
         # Output panes read their own backlog (the live_output tag), so only what the page shows is loaded.
         views.append(item)
     return views
-
-
-def may_cancel(user, execution: Execution) -> bool:
-    """Whether this person sees "Cancel run…": the page and the socket's frames (consumers.py) both ask here."""
-    return (
-        not execution.is_final
-        and execution.cancel_requested_at is None
-        and user is not None
-        and user.is_authenticated
-        and user.has_perm(RUN, execution.runbook)
-    )
 
 
 def _detail_context(request, execution: Execution) -> dict:

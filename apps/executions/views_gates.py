@@ -1,6 +1,6 @@
 """Buttons on a run's page: Continue / Approve / Reject a gate, Skip a timer, Retry from a step.
 
-Thin callers of apps.executions.gates; the runbook's role decides through execution_for_user.
+Thin callers of apps.executions.services.decide and .retry; the runbook's role decides through execution_for_user.
 Without JavaScript they are plain form posts that come back to the run's page with a message.
 """
 
@@ -12,9 +12,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.core.errors import Conflict, InvalidInput, ServiceUnavailable
-from apps.executions.gates import execution_confirm, execution_retry_from, execution_skip_timer
 from apps.executions.models import Execution
 from apps.executions.selectors import execution_for_user
+from apps.executions.services.decide import execution_confirm, execution_skip_timer
+from apps.executions.services.retry import execution_retry_from
 from apps.runbooks.roles import RUN
 
 DONE = {"continue": "Continued.", "approve": "Approved: the run goes on.", "reject": "Rejected: the run ended failed."}

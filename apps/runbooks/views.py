@@ -26,7 +26,7 @@ from apps.executions.run_controls import (
     parameters_for,
     run_controls_for,
 )
-from apps.executions.services import execution_start
+from apps.executions.services.start import execution_start
 from apps.runbooks.forms import ParameterRow, RunbookForm, parameter_rows_from_post
 from apps.runbooks.roles import EDIT, ROLES, RUN, SHARE, VIEW, Role
 from apps.runbooks.selectors import (

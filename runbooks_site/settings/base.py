@@ -171,9 +171,13 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6380/0")
+# The RQ queue of each role (apps.executions.queue); the test settings name them per xdist worker.
+RUNBOOKS_QUEUES = {"default": "default", "executions": "executions"}
+# The prefix of the project's own Redis keys (a webhook's rate window …), per xdist worker in tests.
+RUNBOOKS_REDIS_PREFIX = "runbooks"
 RQ_QUEUES = {
-    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600},
-    "executions": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 86400},
+    RUNBOOKS_QUEUES["default"]: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600},
+    RUNBOOKS_QUEUES["executions"]: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 86400},
 }
 CHANNEL_LAYERS = {
     "default": {

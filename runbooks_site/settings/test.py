@@ -23,15 +23,23 @@ WHITENOISE_AUTOREFRESH = True
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/15")
 # Off unless a test (or a benchmark) turns it on: spares would double the suite's containers.
 RUNBOOKS_WARM_CONTAINERS = env.int("RUNBOOKS_WARM_CONTAINERS", default=0)
-RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600} for name in ("default", "executions")}
-# Parallel pytest workers share one Redis and number executions alike: a prefix per worker keeps
-# one worker's "execution-1" group from receiving the other's messages.
+# Parallel pytest workers share one Redis and number executions alike: each gets its own queues
+# ("executions-gw0"), Redis keys and channel-layer prefix, so one worker emptying its queue or
+# counting its jobs never meets the other's, and its "execution-1" group never gets their messages.
+# Subprocesses a test starts (a real worker) inherit PYTEST_XDIST_WORKER and so the same names.
+TEST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+RUNBOOKS_QUEUES = {role: f"{role}-{TEST_WORKER}" for role in ("default", "executions")}
+RUNBOOKS_REDIS_PREFIX = f"runbooks-{TEST_WORKER}"
+RUNBOOKS_WORKER_HEARTBEAT_PREFIX = env.str(
+    "RUNBOOKS_WORKER_HEARTBEAT_PREFIX", default=f"{RUNBOOKS_REDIS_PREFIX}:worker-heartbeat:"
+)
+RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600} for name in RUNBOOKS_QUEUES.values()}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
             "hosts": [channel_layer_host(REDIS_URL)],
-            "prefix": f"asgi-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}",
+            "prefix": f"asgi-{TEST_WORKER}",
         },
     }
 }

@@ -7,7 +7,6 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import django_rq
 import pytest
 from aiosmtpd.controller import Controller
 from django.test import TestCase
@@ -18,7 +17,8 @@ from apps.automation.models import AttemptStatus, Notification, NotificationAtte
 from apps.automation.notifications import notification_create
 from apps.credentials.services import credential_create
 from apps.executions.models import ExecutionStatus
-from apps.executions.services import execution_start
+from apps.executions.queue import default_queue
+from apps.executions.services.start import execution_start
 from tests.support.executions import run_now
 
 BASE_URL = "http://runbooks.example"
@@ -107,7 +107,7 @@ def quiet_queue(settings):
     settings.RUNBOOKS_BASE_URL = BASE_URL
     # The receivers listen on loopback, which the SSRF guard refuses unless an administrator allows it.
     settings.RUNBOOKS_HTTP_ALLOWLIST = ["127.0.0.1"]
-    queue = django_rq.get_queue("default")
+    queue = default_queue()
     queue.empty()
     yield queue
     queue.empty()

@@ -1,6 +1,7 @@
 """Environment services: every bad input refused with a clear message and nothing saved."""
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
 from apps.audit.models import AuditEvent
@@ -206,7 +207,7 @@ def test_a_dockerfile_environment_is_queued_for_a_build_after_commit(cast, djang
     import django_rq
     from rq.job import Job
 
-    queue = django_rq.get_queue("default")
+    queue = django_rq.get_queue(settings.RUNBOOKS_QUEUES["default"])
     dockerfile = "FROM runbooks-test-busybox:latest\nRUN echo built > /built\n"
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         environment = create(cast, image="", dockerfile=dockerfile)
@@ -221,7 +222,7 @@ def test_a_dockerfile_environment_is_queued_for_a_build_after_commit(cast, djang
         # Checked by the job's record, not the queue list: a concurrent test's burst worker may take it.
         job = Job.fetch(job_id, connection=queue.connection)
         assert (job.origin, job.func_name, job.args) == (
-            "default",
+            settings.RUNBOOKS_QUEUES["default"],
             "apps.environments.jobs.build_environment",
             (environment.pk,),
         )

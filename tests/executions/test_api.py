@@ -4,7 +4,7 @@ call each route: tests/test_permission_matrix/)."""
 import pytest
 
 from apps.executions.models import Execution
-from apps.executions.services import execution_start
+from apps.executions.services.start import execution_start
 from tests.support.executions import command, run_now
 
 EXECUTION_KEYS = {
@@ -111,7 +111,7 @@ def test_a_body_that_is_not_an_object_is_400(cast, runbook, api_for):
 
 
 def test_redis_down_is_a_503_and_no_execution(cast, runbook, api_for, settings):
-    settings.RQ_QUEUES = {name: {"URL": "redis://127.0.0.1:1/0"} for name in ("default", "executions")}
+    settings.RQ_QUEUES = {name: {"URL": "redis://127.0.0.1:1/0"} for name in settings.RUNBOOKS_QUEUES.values()}
     response = api_for(cast.runner).post(f"/api/v1/runbooks/{runbook.pk}/executions/", {}, format="json")
     assert response.status_code == 503
     assert response.json() == {"detail": "Could not queue the run: Redis is not reachable at 127.0.0.1:1."}

@@ -7,7 +7,7 @@ from tests.support.executions import command, output_of, run_now
 
 
 def run_blocks(cast, make_runbook, blocks):
-    from apps.executions.services import execution_start
+    from apps.executions.services.start import execution_start
 
     runbook = make_runbook(cast.owner, blocks)
     return run_now(execution_start(runbook=runbook, user=cast.owner))

@@ -3,10 +3,11 @@
 import pytest
 
 from apps.audit.models import AuditEvent
-from apps.executions.engine import execution_resume
+from apps.executions.engine.run import execution_resume
 from apps.executions.jobs import run_execution
 from apps.executions.models import Execution, StepRun
-from apps.executions.services import execution_cancel, execution_start
+from apps.executions.services.cancel import execution_cancel
+from apps.executions.services.start import execution_start
 from tests.support.executions import command, output_of, run_now
 
 

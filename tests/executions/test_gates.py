@@ -10,7 +10,10 @@ from apps.audit.models import AuditEvent
 from apps.core.errors import Conflict, InvalidInput
 from apps.executions.jobs import resume_execution
 from apps.executions.models import Execution
-from apps.executions.services import execution_cancel, execution_confirm, execution_start
+from apps.executions.queue import executions_queue
+from apps.executions.services.cancel import execution_cancel
+from apps.executions.services.decide import execution_confirm
+from apps.executions.services.start import execution_start
 from tests.support.executions import run_now
 
 
@@ -65,8 +68,6 @@ def test_the_starter_may_pass_a_confirm_gate(waiting, cast, django_capture_on_co
 def test_the_decision_enqueues_the_resume_instead_of_holding_a_worker(
     waiting, cast, django_capture_on_commit_callbacks
 ):
-    from apps.executions.services import executions_queue
-
     execution = waiting("confirm")
     queue = executions_queue()
     queue.empty()

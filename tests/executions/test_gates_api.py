@@ -3,7 +3,7 @@
 import pytest
 
 from apps.executions.models import Execution
-from apps.executions.services import execution_start
+from apps.executions.services.start import execution_start
 from tests.support.executions import run_now
 
 ROLES = ["owner", "editor", "runner", "viewer", "outsider", "staff", "admin", None]

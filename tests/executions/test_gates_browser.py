@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from apps.executions.services import execution_start, executions_queue
+from apps.executions.queue import executions_queue
+from apps.executions.services.start import execution_start
 from tests.support.browser import sign_in
 from tests.support.executions import run_now
 

@@ -6,7 +6,7 @@ import pytest
 from django.template.loader import render_to_string
 
 from apps.executions.models import Execution, StepRun
-from apps.executions.services import execution_start
+from apps.executions.services.start import execution_start
 from tests.support.executions import run_now
 
 ROLES = ["owner", "editor", "runner", "viewer", "outsider", "staff", "admin"]

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from apps.environments.models import ExecutionEnvironment
-from apps.executions.services import execution_start
+from apps.executions.services.start import execution_start
 from apps.sandbox.client import engine_runtimes
 from apps.sandbox.labels import INSTANCE_LABEL, instance_id
 from apps.sandbox.spec import RUNSC_SENTRY_THREADS, RUNSC_THREADS_PER_PROCESS

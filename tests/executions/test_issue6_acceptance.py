@@ -7,14 +7,17 @@ cleanup → timer of 2 s → instruction with approval by a second user → a fi
 
 import json
 import threading
-import time
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import time_machine
+from django.utils import timezone
 
-from apps.executions.gates import timer_job_id
 from apps.executions.jobs import resume_execution
-from apps.executions.services import execution_confirm, execution_start, executions_queue
+from apps.executions.queue import executions_queue, timer_job_id
+from apps.executions.services.decide import execution_confirm
+from apps.executions.services.start import execution_start
 from tests.support.executions import output_of, run_now
 
 USE_VALUES = (
@@ -109,9 +112,10 @@ def test_the_ok_branch_runs_every_step_through_timer_and_approval(cast, incident
     pause = execution.steps.get(block_key="pause")
     assert (execution.status, pause.status, execution.worker_name) == ("waiting", "waiting", "")
     assert timer_job_id(execution.pk, pause.pk) in queue.scheduled_job_registry.get_job_ids()
-    time.sleep(2.1)
     scheduled = queue.fetch_job(timer_job_id(execution.pk, pause.pk))
-    scheduled.func(*scheduled.args)  # what the scheduler enqueues and a worker runs once it is due
+    # What the scheduler enqueues and a worker runs once it is due, with the clock moved past the timer.
+    with time_machine.travel(timezone.now() + timedelta(seconds=2.1), tick=True):
+        scheduled.func(*scheduled.args)
     queue.scheduled_job_registry.remove(scheduled, delete_job=True)
     execution.refresh_from_db()
     assert statuses(execution)["pause"] == "succeeded"

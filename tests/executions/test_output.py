@@ -4,7 +4,7 @@ import pytest
 
 from apps.executions.models import OutputChunk
 from apps.executions.output import FLUSH_BYTES, StepOutput
-from apps.executions.services import execution_start
+from apps.executions.services.start import execution_start
 from tests.support.executions import command
 
 SECRET = "s3cret-value-42"

@@ -4,7 +4,7 @@ import pytest
 
 from apps.core.errors import InvalidInput
 from apps.executions.models import Execution
-from apps.executions.services import execution_start
+from apps.executions.services.start import execution_start
 from tests.support.executions import command, output_of, run_now
 
 PARAMETERS = [

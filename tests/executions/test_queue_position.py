@@ -7,7 +7,7 @@ import pytest
 from apps.executions.consumers import state_frame_for
 from apps.executions.models import Execution, ExecutionStatus
 from apps.executions.selectors import execution_steps
-from apps.executions.services import execution_start
+from apps.executions.services.start import execution_start
 from tests.support.executions import command
 
 pytestmark = pytest.mark.django_db

@@ -20,8 +20,9 @@ from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.executions.models import Execution, StepRun
-from apps.executions.reaper import lost_message, reap_expired
-from apps.executions.services import execution_start
+from apps.executions.reaper import reap_expired
+from apps.executions.services.lifecycle import lost_message
+from apps.executions.services.start import execution_start
 from apps.sandbox.labels import INSTANCE_LABEL, instance_id
 from apps.sandbox.warm import WARM_LABEL
 from tests.support.executions import IMAGE, command
@@ -117,7 +118,7 @@ def test_a_docker_engine_that_is_down_does_not_stop_the_reaper(running, settings
 SETUP = """
 from django.contrib.auth import get_user_model
 from apps.environments.models import ExecutionEnvironment
-from apps.executions.services import execution_start
+from apps.executions.services.start import execution_start
 from apps.runbooks.services.runbooks import runbook_create
 from apps.runbooks.versions import runbook_publish
 
@@ -169,6 +170,15 @@ class Database:
                 columns = [column[0] for column in cursor.description]
                 found = cursor.fetchone()
         return dict(zip(columns, found, strict=True)) if found else None
+
+    def stored_output(self) -> str:
+        """Every output chunk the workers stored, in one string."""
+        if self.vendor != "postgresql":
+            with sqlite3.connect(self.path) as sqlite:
+                return "".join(row[0] for row in sqlite.execute("SELECT data FROM executions_outputchunk"))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT data FROM executions_outputchunk")
+            return "".join(row[0] for row in cursor.fetchall())
 
 
 def _environment(database: Database, redis_url: str, *, warm: bool = False) -> dict:
@@ -293,14 +303,7 @@ def test_a_worker_killed_mid_step_leaves_an_incomplete_run_and_no_container(dock
         assert after["status"] == "failed" and after["error"] == lost_message("slow")
         # Not re-run: the same start, and "started" printed once.
         assert str(after["started_at"]) == str(step["started_at"])
-        if database.vendor != "postgresql":
-            with sqlite3.connect(database.path) as sqlite:
-                chunks = [row[0] for row in sqlite.execute("SELECT data FROM executions_outputchunk")]
-        else:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT data FROM executions_outputchunk")
-                chunks = [row[0] for row in cursor.fetchall()]
-        assert "".join(chunks).count("started") == 1
+        assert database.stored_output().count("started") == 1
     finally:
         for worker in workers:
             if worker.poll() is None:

@@ -5,8 +5,9 @@ from datetime import timedelta
 from django.utils import timezone
 
 from apps.executions.models import Execution
+from apps.executions.queue import executions_queue
 from apps.executions.reaper import QUEUED_GRACE_SECONDS, reap_expired, recover_vanished_jobs
-from apps.executions.services import execution_start, executions_queue
+from apps.executions.services.start import execution_start
 from tests.support.executions import command
 
 

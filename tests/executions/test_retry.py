@@ -6,7 +6,8 @@ from django.core.exceptions import PermissionDenied
 from apps.audit.models import AuditEvent
 from apps.core.errors import Conflict, InvalidInput
 from apps.executions.models import Execution
-from apps.executions.services import execution_retry_from, execution_start
+from apps.executions.services.retry import execution_retry_from
+from apps.executions.services.start import execution_start
 from tests.support.executions import command, output_of, run_now
 
 

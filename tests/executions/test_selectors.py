@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from apps.executions.selectors import execution_for_user, execution_steps, executions_visible_to
-from apps.executions.services import execution_start
+from apps.executions.services.start import execution_start
 from apps.runbooks.roles import EDIT, RUN
 from apps.runbooks.services.runbooks import runbook_archive
 from tests.support.executions import command

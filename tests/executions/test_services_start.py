@@ -8,7 +8,7 @@ from apps.audit.models import AuditEvent
 from apps.core.errors import InvalidInput, ServiceUnavailable
 from apps.environments.models import ExecutionEnvironment
 from apps.executions.models import Execution, StepRun
-from apps.executions.services import NO_PUBLISHED_VERSION, execution_start
+from apps.executions.services.start import NO_PUBLISHED_VERSION, execution_start
 from apps.runbooks.services.runbooks import runbook_update
 from apps.runbooks.versions import runbook_publish
 from tests.support.executions import command
@@ -166,7 +166,7 @@ def test_a_built_dockerfile_environment_runs_its_built_image(cast, make_runbook,
 
 def test_with_redis_down_it_raises_service_unavailable_and_leaves_no_execution(cast, runbook, settings):
     # A real closed port: nothing listens on 127.0.0.1:1.
-    settings.RQ_QUEUES = {name: {"URL": "redis://127.0.0.1:1/0"} for name in ("default", "executions")}
+    settings.RQ_QUEUES = {name: {"URL": "redis://127.0.0.1:1/0"} for name in settings.RUNBOOKS_QUEUES.values()}
     with pytest.raises(ServiceUnavailable) as error:
         execution_start(runbook=runbook, user=cast.runner, params={"ticket": "x"})
     assert str(error.value) == "Could not queue the run: Redis is not reachable at 127.0.0.1:1."

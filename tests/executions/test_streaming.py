@@ -74,7 +74,7 @@ def test_a_redis_outage_never_breaks_or_stalls_the_worker(cast, settings, caplog
 def test_a_real_run_streams_every_line_once_and_ends_with_the_final_state(
     cast, make_runbook, docker_engine, client_for, transactional_db, settings
 ):
-    from apps.executions.services import execution_start
+    from apps.executions.services.start import execution_start
 
     runbook = make_runbook(
         cast.owner, [command("count", 'for i in $(seq 1 12); do echo "tick $i"; sleep 0.1; done; echo done >&2')]

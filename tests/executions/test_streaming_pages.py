@@ -140,7 +140,7 @@ def test_a_running_page_connects_the_socket_and_a_final_one_does_not(cast, clien
 def test_a_waiting_gate_shows_its_buttons_on_the_page_and_in_each_persons_live_frame(cast, client_for, make_runbook):
     from apps.executions.consumers import state_frame_for
     from apps.executions.selectors import execution_steps
-    from apps.executions.services import execution_start
+    from apps.executions.services.start import execution_start
     from tests.support.executions import run_now
 
     gate = {"key": "gate", "kind": "instruction", "config": {"markdown": "Check first.", "gate": "confirm"}}

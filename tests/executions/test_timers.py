@@ -1,19 +1,24 @@
 """Timers: the run waits holding no worker, resumes through RQ's scheduler, can be skipped."""
 
-import time
+import os
+import signal
 import uuid
 from datetime import timedelta
 
 import pytest
-import redis
+import time_machine
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.audit.models import AuditEvent
 from apps.core.errors import Conflict
-from apps.executions.gates import timer_job_id
 from apps.executions.jobs import resume_execution
-from apps.executions.services import execution_skip_timer, execution_start, executions_queue
+from apps.executions.models import StepRun
+from apps.executions.queue import default_queue, executions_queue, timer_due, timer_job_id
+from apps.executions.services.decide import execution_skip_timer
+from apps.executions.services.start import execution_start
 from tests.executions.test_reaper import Database, _environment, _manage, _start_worker, _wait_for
 from tests.support.executions import run_now
 
@@ -79,8 +84,6 @@ def test_a_resume_before_the_time_puts_the_run_back_to_waiting(waiting_timer):
 
 
 def test_the_due_time_of_a_continuation_is_rounded_up_to_a_whole_second():
-    from apps.executions.engine import timer_due
-
     moment = timezone.now().replace(microsecond=0)
     assert timer_due(moment) == moment
     assert timer_due(moment + timedelta(microseconds=900_000)) == moment + timedelta(seconds=1)
@@ -90,8 +93,6 @@ def test_the_due_time_of_a_continuation_is_rounded_up_to_a_whole_second():
 def test_a_continuation_a_little_early_still_ends_the_timer(waiting_timer):
     # Another host's scheduler clock may run a little ahead: the run must not go back to waiting
     # with nothing left to wake it.
-    from apps.executions.models import StepRun
-
     execution, step = waiting_timer(600)
     until = timezone.now() + timedelta(milliseconds=500)
     StepRun.objects.filter(pk=step.pk).update(result={"wait": {"reason": "timer", "until": until.isoformat()}})
@@ -102,8 +103,9 @@ def test_a_continuation_a_little_early_still_ends_the_timer(waiting_timer):
 
 def test_the_scheduled_resume_continues_the_run_once_the_time_came(waiting_timer):
     execution, _step = waiting_timer(1)
-    time.sleep(1.2)
-    resume_execution(execution.pk)
+    # The clock moves past the timer instead of the test waiting for it.
+    with time_machine.travel(timezone.now() + timedelta(seconds=1.2), tick=True):
+        resume_execution(execution.pk)
     execution.refresh_from_db()
     assert execution.status == "succeeded"
     assert execution.steps.get(block_key="pause").status == "succeeded"
@@ -131,8 +133,6 @@ def test_a_runner_skips_the_timer_and_the_run_goes_on(waiting_timer, cast, queue
 
 
 def test_a_viewer_cannot_skip_a_timer(waiting_timer, cast):
-    from django.core.exceptions import PermissionDenied
-
     execution, step = waiting_timer(600)
     with pytest.raises(PermissionDenied):
         execution_skip_timer(execution=execution, user=cast.viewer, key="pause")
@@ -161,7 +161,7 @@ def test_a_gate_cannot_be_skipped_as_a_timer(cast, make_runbook):
 SETUP = """
 from django.contrib.auth import get_user_model
 from apps.environments.models import ExecutionEnvironment
-from apps.executions.services import execution_start
+from apps.executions.services.start import execution_start
 from apps.runbooks.services.runbooks import runbook_create
 from apps.runbooks.versions import runbook_publish
 
@@ -181,13 +181,17 @@ print("EXECUTION", execution_start(runbook=runbook, user=owner).pk)
 
 @pytest.mark.django_db(transaction=True)
 def test_a_timer_survives_the_worker_that_started_it(tmp_path):
+    # The test's own Redis and this pytest worker's own queues (settings.test names them per xdist
+    # worker; the subprocesses inherit PYTEST_XDIST_WORKER, so they use the same names). It once
+    # shared Redis db 13 and the queue "executions" with the concurrency tests, which flush that
+    # database around every test and run workers on that queue: under -n 2 they wiped this test's
+    # scheduled continuation or their worker took its jobs.
+    queues = [executions_queue(), default_queue()]
+    for queue in queues:
+        queue.empty()  # jobs earlier tests of this process left behind: no worker of theirs came
+        unschedule_all(queue)
     database = Database(tmp_path)
-    redis_url = "redis://127.0.0.1:6379/13"  # this test's own, so no other test's jobs reach its workers
-    try:
-        redis.Redis.from_url(redis_url).ping()
-    except redis.RedisError as error:
-        pytest.skip(f"Redis not reachable: {error}")
-    env = _environment(database, redis_url)
+    env = _environment(database, settings.REDIS_URL)
     if database.vendor != "postgresql":
         _manage("migrate", "--no-input", env=env, timeout=300)
     execution_id = int(_manage("shell", "-c", SETUP, env=env).split("EXECUTION", 1)[1].strip())
@@ -196,11 +200,8 @@ def test_a_timer_survives_the_worker_that_started_it(tmp_path):
     _manage("worker", "--burst", "--redis-wait", "5", env=env, timeout=120)
     row = database.row("executions_execution", "id = ?", (execution_id,))
     assert row["status"] == "waiting"
-    scheduled = redis.Redis.from_url(redis_url).zrange("rq:scheduled:executions", 0, -1)
     pause = database.row("executions_steprun", "execution_id = ? AND block_key = ?", (execution_id, "pause"))
-    # Membership, not equality: a concurrent run of this test (SQLite and PostgreSQL side by side)
-    # shares the Redis database; each run's ids are its own.
-    assert f"execution-{execution_id}-timer-{pause['id']}" in [job_id.decode() for job_id in scheduled]
+    assert executions_queue().scheduled_job_registry.get_job_ids() == [timer_job_id(execution_id, pause["id"])]
 
     # A later worker's scheduler picks the continuation up from Redis.
     worker = _start_worker(env, f"timer-test-{uuid.uuid4().hex[:8]}", tmp_path / "worker.log")
@@ -218,8 +219,8 @@ def test_a_timer_survives_the_worker_that_started_it(tmp_path):
         after = database.row("executions_steprun", "execution_id = ? AND block_key = ?", (execution_id, "after"))
         assert after["status"] == "succeeded"
     finally:
-        import os
-        import signal
-
         os.kill(worker.pid, signal.SIGTERM)
         worker.wait(timeout=20)
+        for queue in queues:
+            queue.empty()
+            unschedule_all(queue)

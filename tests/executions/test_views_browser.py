@@ -1,11 +1,11 @@
 """Acceptance in real Chromium: run one command block, then the whole runbook, and find the outputs and exit
 codes in history pinned to the version that ran. The engine runs in-process, as the worker would."""
 
-import django_rq
 import pytest
 
 from apps.executions.jobs import run_execution
 from apps.executions.models import Execution
+from apps.executions.queue import executions_queue
 from apps.runbooks.services.runbooks import runbook_update
 from apps.runbooks.versions import runbook_publish
 from tests.support.browser import sign_in
@@ -19,7 +19,7 @@ def run_latest_in_process(page) -> Execution:
     execution = Execution.objects.latest("pk")
     page.goto("about:blank")
     # The live server's request committed, so the job really is in Redis; take it out and run it here.
-    django_rq.get_queue("executions").remove(f"execution-{execution.pk}")
+    executions_queue().remove(f"execution-{execution.pk}")
     run_execution(execution.pk)
     execution.refresh_from_db()
     page.goto(f"/executions/{execution.pk}/")
@@ -88,11 +88,11 @@ def test_without_a_socket_the_execution_page_follows_the_run_and_stops_polling_w
 ):
     from django.utils import timezone
 
-    from apps.executions.services import execution_start
+    from apps.executions.services.start import execution_start
 
     runbook = make_runbook(cast.owner, [command("hello", "echo hi")], title="Polling")
     execution = execution_start(runbook=runbook, user=cast.runner)
-    django_rq.get_queue("executions").remove(f"execution-{execution.pk}")
+    executions_queue().remove(f"execution-{execution.pk}")
     sign_in(page, "viewer")
     page.goto(f"/executions/{execution.pk}/")
     pane = page.locator(f"#execution-{execution.pk}")

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.executions.models import Execution, ExecutionStatus, OutputChunk, StepStatus
-from apps.executions.services import execution_start
+from apps.executions.services.start import execution_start
 from tests.support.executions import command
 
 

@@ -87,7 +87,7 @@ def test_a_too_long_value_is_refused(cast, client_for, runbook):
 
 def test_redis_down_is_a_clear_error_and_creates_nothing(cast, client_for, runbook, settings):
     # A real closed port: nothing listens on 127.0.0.1:1.
-    settings.RQ_QUEUES = {name: {"URL": "redis://127.0.0.1:1/0"} for name in ("default", "executions")}
+    settings.RQ_QUEUES = {name: {"URL": "redis://127.0.0.1:1/0"} for name in settings.RUNBOOKS_QUEUES.values()}
     answer = client_for(cast.runner).post(run_url(runbook), {"param-HOST": "db"})
     assert answer.status_code == 503
     assert "Could not queue the run: Redis is not reachable at 127.0.0.1:1." in answer.content.decode()

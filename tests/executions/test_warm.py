@@ -11,7 +11,7 @@ import pytest
 
 from apps.executions.models import StepRun
 from apps.executions.reaper import _remove_containers
-from apps.executions.services import execution_start
+from apps.executions.services.start import execution_start
 from apps.sandbox.client import shared_client
 from apps.sandbox.labels import INSTANCE_LABEL, instance_id
 from apps.sandbox.spec import ContainerSpec, create_container

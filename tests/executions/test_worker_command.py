@@ -18,7 +18,7 @@ def closed_port() -> int:
 
 def test_it_exits_with_a_clear_message_when_redis_never_answers(settings):
     url = f"redis://:hunter2-secret@127.0.0.1:{closed_port()}/0"
-    settings.RQ_QUEUES = {name: {"URL": url} for name in ("default", "executions")}
+    settings.RQ_QUEUES = {name: {"URL": url} for name in settings.RUNBOOKS_QUEUES.values()}
 
     with pytest.raises(CommandError) as raised:
         call_command("worker", "--redis-wait", "0.5")
@@ -46,4 +46,6 @@ def test_it_works_every_queue_in_settings(settings, capsys):
         job.refresh()
         assert job.get_status() == "finished", job.origin
     out = capsys.readouterr().out
-    assert f"default-{suffix}, executions-{suffix}" in out and "(scheduler and reaper on)" in out
+    # Every queue of settings, by the names this pytest worker's settings give them (settings.test).
+    assert f"{settings.RUNBOOKS_QUEUES['default']}-{suffix}, {settings.RUNBOOKS_QUEUES['executions']}-{suffix}" in out
+    assert "(scheduler and reaper on)" in out

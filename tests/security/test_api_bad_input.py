@@ -155,7 +155,7 @@ def test_the_list_search_refuses_nul_naming_the_parameter(cast, api_for):
 
 def test_a_step_key_in_the_url_that_names_no_step_answers_404(cast, api_for):
     from apps.environments.models import ExecutionEnvironment
-    from apps.executions.services import execution_start
+    from apps.executions.services.start import execution_start
     from apps.runbooks.versions import runbook_publish
 
     ExecutionEnvironment.objects.create(name="busybox", image="runbooks-test-busybox:latest", is_default=True)

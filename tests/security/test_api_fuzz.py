@@ -57,7 +57,7 @@ def known(cast):
     from apps.accounts.services import api_token_create
     from apps.credentials.services import credential_create
     from apps.environments.services import environment_create
-    from apps.executions.services import execution_start
+    from apps.executions.services.start import execution_start
     from apps.runbooks.services.runbooks import runbook_create, runbook_update
     from apps.runbooks.versions import runbook_publish
 

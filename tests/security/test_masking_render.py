@@ -88,7 +88,7 @@ def channel_layer(settings):
 
 def leaking_run(cast, make_runbook, script: str):
     from apps.credentials.services import credential_create
-    from apps.executions.services import execution_start
+    from apps.executions.services.start import execution_start
 
     credential = credential_create(user=cast.owner, name="tok", kind="token", secret=SECRET)
     runbook = make_runbook(cast.owner, [command("leak", PREAMBLE + script, credentials=[credential.pk])])

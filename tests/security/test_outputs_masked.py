@@ -33,7 +33,7 @@ def test_it_masks_every_spelling_of_a_secret_in_published_values(
     spelling, cast, make_runbook, docker_engine, client_for, api_for
 ):
     from apps.credentials.services import credential_create
-    from apps.executions.services import execution_start
+    from apps.executions.services.start import execution_start
 
     credential = credential_create(user=cast.owner, name="tok", kind="token", secret=SECRET)
     runbook = make_runbook(cast.owner, [command("publish", SPELLINGS[spelling], credentials=[credential.pk])])
@@ -70,7 +70,7 @@ def test_it_masks_a_secret_an_api_server_echoes_with_control_characters_inside(
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from apps.credentials.services import credential_create
-    from apps.executions.services import execution_start
+    from apps.executions.services.start import execution_start
 
     class Echo(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -127,7 +127,7 @@ def test_it_masks_a_secret_an_api_server_echoes_with_control_characters_inside(
 
 def test_it_masks_a_secret_quoted_by_an_outputs_file_error(cast, make_runbook, docker_engine, api_for):
     from apps.credentials.services import credential_create
-    from apps.executions.services import execution_start
+    from apps.executions.services.start import execution_start
 
     credential = credential_create(user=cast.owner, name="tok", kind="token", secret=SECRET)
     # Not a valid name: the error names the line's name, which is the secret.

@@ -18,7 +18,7 @@ from apps.automation.services import trigger_create
 from apps.credentials.services import credential_create, credential_grant
 from apps.environments.models import ExecutionEnvironment
 from apps.executions.models import Execution, StepRun
-from apps.executions.services import execution_start
+from apps.executions.services.start import execution_start
 from apps.runbooks.models import Runbook
 from apps.runbooks.services.runbooks import runbook_create, runbook_update
 from apps.runbooks.usage import credential_usage_revoke

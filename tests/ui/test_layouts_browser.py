@@ -37,7 +37,7 @@ def site(cast, environment):
     """A runbook of every block kind with two versions, a finished run, a credential and audit rows."""
     from apps.audit.services import audit_record
     from apps.credentials.services import credential_create
-    from apps.executions.services import execution_start
+    from apps.executions.services.start import execution_start
     from apps.runbooks.services.access import runbook_grant
     from apps.runbooks.services.runbooks import runbook_create, runbook_update
     from apps.runbooks.versions import runbook_publish

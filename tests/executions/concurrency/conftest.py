@@ -2,8 +2,9 @@
 database of its own, for the concurrency acceptance tests.
 
 The worker's Redis database is RUNBOOKS_TEST_WORKER_REDIS_URL (default db 13, which no other test
-uses): it is flushed before and after each test, and this test process enqueues there too (django-rq
-reads its queue settings once, at import, so executions_queue is pointed at it).
+uses): it is flushed before and after each test, and this test process enqueues there too
+(apps.executions.queue.executions_queue is pointed at it). The queue names are this pytest worker's
+own (settings.test), which the worker subprocess inherits with PYTEST_XDIST_WORKER.
 """
 
 import hashlib
@@ -18,6 +19,7 @@ from pathlib import Path
 import environ
 import pytest
 import redis
+from django.conf import settings
 from django.db import connection
 from rq import Queue, Worker
 
@@ -146,8 +148,8 @@ def worker_queue(monkeypatch):
         client.flushdb()  # this database only: never FLUSHALL on a shared server
     except redis.RedisError as error:
         pytest.skip(f"Redis not reachable: {error}")
-    queue = Queue("executions", connection=client)
-    monkeypatch.setattr("apps.executions.services.executions_queue", lambda: queue)
+    queue = Queue(settings.RUNBOOKS_QUEUES["executions"], connection=client)
+    monkeypatch.setattr("apps.executions.queue.executions_queue", lambda: queue)
     yield queue
     client.flushdb()
 

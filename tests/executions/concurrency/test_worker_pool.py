@@ -14,9 +14,10 @@ import redis
 from django.utils import timezone
 
 from apps.executions.models import Execution, OutputChunk, StepRun
-from apps.executions.reaper import lost_message
 from apps.executions.selectors import execution_queue_position
-from apps.executions.services import execution_cancel, execution_start
+from apps.executions.services.cancel import execution_cancel
+from apps.executions.services.lifecycle import lost_message
+from apps.executions.services.start import execution_start
 from tests.executions.concurrency.conftest import (
     WORKER_REDIS_URL,
     containers_of,

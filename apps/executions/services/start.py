@@ -1,51 +1,23 @@
-"""Starting and cancelling executions. Pages, the API and commands all call these."""
+"""Starting a run: pick the content (a published version, or the draft for editors), freeze its
+environment, create the run and its steps, queue it."""
 
-import logging
-
-import redis
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.services import audit_record
-from apps.core.errors import Conflict, InvalidInput, ServiceUnavailable
+from apps.core.errors import InvalidInput
 from apps.environments.models import ExecutionEnvironment
-from apps.executions.models import (
-    Execution,
-    ExecutionStatus,
-    StepRun,
-    StepStatus,
-)
+from apps.executions.models import Execution, StepRun, StepStatus
 from apps.executions.params import params_clean
+from apps.executions.queue import QueueUnavailable, enqueue_run, queue_ping
 from apps.executions.rules import approval_gates_before, require_version_runnable
 from apps.runbooks.models import Runbook, RunbookVersion
 from apps.runbooks.roles import EDIT, RUN
 from apps.runbooks.selectors import runbook_for_user
 from apps.runbooks.versions import runbook_latest_version, snapshot_of
 
-logger = logging.getLogger(__name__)
-
-QUEUE_NAME = "executions"
 NO_PUBLISHED_VERSION = "This runbook has no published version yet; editors can run the draft."
-
-
-def executions_queue():
-    import django_rq
-
-    return django_rq.get_queue(QUEUE_NAME)
-
-
-def _redis_location(connection) -> str:
-    kwargs = connection.connection_pool.connection_kwargs
-    if kwargs.get("path"):
-        return str(kwargs["path"])
-    return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
-
-
-def _unreachable(queue) -> ServiceUnavailable:
-    return ServiceUnavailable(
-        f"Could not queue the run: Redis is not reachable at {_redis_location(queue.connection)}."
-    )
 
 
 def _pick_snapshot(runbook: Runbook, user, version) -> tuple[RunbookVersion | None, dict]:
@@ -152,12 +124,8 @@ def execution_start(
     cleaned_params = params_clean(snapshot.get("parameters") or [], params)
     environment = _environment_snapshot(snapshot)
 
-    queue = executions_queue()
     # Before anything is written: a run that could never be queued must not appear in history.
-    try:
-        queue.connection.ping()
-    except redis.RedisError:
-        raise _unreachable(queue) from None
+    queue_ping()
 
     now = timezone.now()
     with transaction.atomic():
@@ -184,12 +152,10 @@ def execution_start(
             for index, (_, item) in enumerate(chosen)
         )
     try:
-        from apps.executions.jobs import run_execution
-
-        queue.enqueue(run_execution, execution.pk, job_id=f"execution-{execution.pk}", job_timeout=-1)
-    except redis.RedisError:
+        enqueue_run(execution.pk)
+    except QueueUnavailable:
         execution.delete()
-        raise _unreachable(queue) from None
+        raise
     audit_record(
         actor=user,
         action="execution.start",
@@ -204,53 +170,3 @@ def execution_start(
         },
     )
     return execution
-
-
-def execution_cancel(*, execution: Execution, user) -> None:
-    """Ask a run to stop. Queued or waiting runs stop at once; a running one is killed by its worker."""
-    if not user.has_perm(RUN, execution.runbook):
-        raise PermissionDenied("Your role on this runbook does not allow cancelling runs.")
-    now = timezone.now()
-    with transaction.atomic():
-        locked = Execution.objects.select_for_update().get(pk=execution.pk)
-        if locked.is_final:
-            raise Conflict(f"This execution already finished ({locked.get_status_display().lower()}).")
-        if locked.cancel_requested_at is not None:
-            raise Conflict("A cancel was already requested for this execution.")
-        locked.cancel_requested_at = now
-        locked.cancelled_by = user
-        fields = ["cancel_requested_at", "cancelled_by"]
-        stopped_at_once = locked.status in (ExecutionStatus.QUEUED, ExecutionStatus.WAITING)
-        if stopped_at_once:
-            locked.status = ExecutionStatus.CANCELLED
-            locked.finished_at = now
-            locked.lease_expires_at = None
-            fields += ["status", "finished_at", "lease_expires_at"]
-            locked.steps.filter(status__in=[StepStatus.PENDING, StepStatus.WAITING]).update(
-                status=StepStatus.CANCELLED, finished_at=now
-            )
-        locked.save(update_fields=fields)
-        audit_record(
-            actor=user, action="execution.cancel", obj=locked, detail={"status_when_cancelled": execution.status}
-        )
-        if stopped_at_once:
-            audit_record(actor=user, action="execution.finish", obj=locked, detail={"status": locked.status})
-    for name in fields:
-        setattr(execution, name, getattr(locked, name))
-    if stopped_at_once:
-        from apps.executions.output import publish_state
-
-        publish_state(execution.pk)
-
-
-# Decisions on a run live in gates.py; exported here so callers find every execution service in one place.
-from apps.executions.gates import execution_confirm, execution_retry_from, execution_skip_timer  # noqa: E402
-
-__all__ = [
-    "execution_cancel",
-    "execution_confirm",
-    "execution_retry_from",
-    "execution_skip_timer",
-    "execution_start",
-    "executions_queue",
-]
