@@ -236,7 +236,7 @@ def test_a_dockerfile_environment_is_queued_for_a_build_after_commit(cast, djang
 @pytest.mark.django_db(transaction=True)
 def test_with_redis_down_the_build_says_it_could_not_be_queued(cast, settings):
     # A real closed port: nothing listens on 127.0.0.1:1.
-    settings.RQ_QUEUES = {name: {"URL": "redis://127.0.0.1:1/0"} for name in ("default", "executions")}
+    settings.RQ_QUEUES = {name: {"URL": "redis://127.0.0.1:1/0"} for name in settings.RUNBOOKS_QUEUES.values()}
     environment = create(cast, image="", dockerfile="FROM runbooks-test-busybox:latest\n")
     environment.refresh_from_db()
     assert environment.build_status == "failed", "not left 'building' forever"
