@@ -5,6 +5,7 @@ import re
 import pytest
 from django.template.loader import render_to_string
 
+from apps.executions.actions import step_actions_for
 from apps.executions.models import Execution, StepRun
 from apps.executions.services.start import execution_start
 from tests.support.executions import run_now
@@ -28,7 +29,10 @@ def waiting(cast, make_runbook):
 def body_of(execution, step_key, user) -> str:
     execution = Execution.objects.select_related("runbook", "triggered_by").get(pk=execution.pk)
     step = StepRun.objects.get(execution=execution, block_key=step_key)
-    return render_to_string("executions/steps/_body.html", {"execution": execution, "step": step, "user": user})
+    # The buttons are decided for the viewer outside the template (apps.executions.actions), as the page does.
+    actions = step_actions_for(user=user, execution=execution, step=step)
+    context = {"execution": execution, "step": step, "user": user, "actions": actions}
+    return render_to_string("executions/steps/_body.html", context)
 
 
 @pytest.mark.parametrize(
