@@ -36,6 +36,35 @@ def _json_path(path: tuple) -> str:
     return text
 
 
+def _scalar_problem(value) -> str | None:
+    """What is wrong with one leaf value, or None (containers are walked, not judged)."""
+    if isinstance(value, str):
+        return text_problem(value)
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int) and not MIN_INT <= value <= MAX_INT:
+        return "The number is out of range: whole numbers must fit in 64 bits."
+    if isinstance(value, float) and not math.isfinite(value):
+        return "The number is out of range."
+    return None
+
+
+def _children(value, path: tuple) -> list[tuple[object, tuple]]:
+    """A container's items with their paths, in reverse so the stack visits them in document order."""
+    if isinstance(value, dict):
+        children = []
+        for key, item in reversed(value.items()):
+            if text_problem(key):
+                # The key itself is the bad text: report it under its escaped spelling.
+                children.append((key, (*path, key.encode("unicode_escape").decode("ascii"))))
+            else:
+                children.append((item, (*path, key)))
+        return children
+    if isinstance(value, list):
+        return [(item, (*path, index)) for index, item in reversed(list(enumerate(value)))]
+    return []
+
+
 def check_json_values(data) -> None:
     """InvalidInput naming every field whose value PostgreSQL (or a client) could not take back.
 
@@ -48,28 +77,11 @@ def check_json_values(data) -> None:
     stack: list[tuple[object, tuple]] = [(data, ())]
     while stack and count < MAX_REPORTED_PROBLEMS:
         value, path = stack.pop()
-        problem = None
         if len(path) > MAX_JSON_DEPTH:
             problem = f"Nested too deep: at most {MAX_JSON_DEPTH} levels of lists and objects."
-        elif isinstance(value, str):
-            problem = text_problem(value)
-        elif isinstance(value, bool) or value is None:
-            pass
-        elif isinstance(value, int):
-            if not MIN_INT <= value <= MAX_INT:
-                problem = "The number is out of range: whole numbers must fit in 64 bits."
-        elif isinstance(value, float):
-            if not math.isfinite(value):
-                problem = "The number is out of range."
-        elif isinstance(value, dict):
-            for key, item in reversed(value.items()):
-                key_problem = text_problem(key)
-                if key_problem:
-                    stack.append((key, (*path, key.encode("unicode_escape").decode("ascii"))))
-                else:
-                    stack.append((item, (*path, key)))
-        elif isinstance(value, list):
-            stack.extend((item, (*path, index)) for index, item in reversed(list(enumerate(value))))
+        else:
+            problem = _scalar_problem(value)
+            stack.extend(_children(value, path))
         if problem:
             count += 1
             field = path[0] if path and isinstance(path[0], str) else "non_field_errors"
