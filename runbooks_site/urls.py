@@ -12,7 +12,7 @@ urlpatterns = [
     path("runbooks/", include("apps.runbooks.urls")),
     path("credentials/", include("apps.credentials.urls")),
     path("audit/", include("apps.audit.urls")),
-    path("executions/", include("apps.executions.urls")),
+    path("", include("apps.executions.urls")),
     path("environments/", include("apps.environments.urls")),
     path("", include("apps.automation.urls")),
     path("api/v1/", include("runbooks_site.api_urls")),

@@ -13,6 +13,7 @@ from apps.accounts.forms import ApiTokenForm
 from apps.accounts.selectors import api_token_for_user, api_tokens_of
 from apps.accounts.services import api_token_create, api_token_revoke
 from apps.core.errors import InvalidInput
+from apps.core.pages import status_of
 
 
 def lockout(request: HttpRequest, original_response: HttpResponse | None = None, credentials=None) -> HttpResponse:
@@ -70,10 +71,11 @@ def token_create(request: HttpRequest) -> HttpResponse:
     try:
         token, value = api_token_create(user=request.user, name=form.cleaned_data.get("name", ""))
     except InvalidInput as error:
+        # The token form again, each error next to its field.
         for field, problems in error.errors.items():
             for problem in problems:
                 form.add_error(field if field in form.fields else None, problem)
-        return _render_tokens(request, _tokens_context(request, form=form), status=400)
+        return _render_tokens(request, _tokens_context(request, form=form), status=status_of(error))
     return _render_tokens(request, _tokens_context(request, new_token=token, new_value=value), status=201)
 
 

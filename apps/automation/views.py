@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,7 +21,8 @@ from apps.automation.selectors import (
     trigger_for_user,
     triggers_of,
 )
-from apps.core.errors import Conflict, InvalidInput, ServiceUnavailable
+from apps.core.errors import InvalidInput
+from apps.core.pages import domain_errors, flash
 from apps.runbooks.roles import EDIT, RUN
 from apps.runbooks.selectors import runbook_for_user
 
@@ -95,6 +95,7 @@ def trigger_list(request: HttpRequest, pk: int) -> HttpResponse:
                 runbook=runbook, user=request.user, data=_trigger_data(request.POST)
             )
         except InvalidInput as error:
+            # The form again, as typed, with the errors above it.
             errors = error.errors
         else:
             return _trigger_page(request, trigger, secret=secret, status=201)
@@ -171,29 +172,32 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "automation/proposal_detail.html", context)
 
 
+def _to_proposal(request: HttpRequest, pk: int) -> HttpResponse:
+    return redirect("automation:proposal", pk=pk)
+
+
+def _not_started(request: HttpRequest, error: Exception, pk: int) -> HttpResponse:
+    # Field errors as the service gave them: a proposal's parameters come from an alert, not a form.
+    messages.error(request, f"Could not start the run: {getattr(error, 'errors', None) or error}")
+    return _to_proposal(request, pk)
+
+
 @login_required
 @require_POST
+@domain_errors(_not_started)
 def proposal_start(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = proposal_for_user(request.user, pk, RUN)
-    try:
-        execution = services.proposal_start(proposal=proposal, user=request.user)
-    except (InvalidInput, Conflict, ServiceUnavailable, PermissionDenied) as error:
-        if isinstance(error, PermissionDenied):
-            raise
-        messages.error(request, f"Could not start the run: {getattr(error, 'errors', None) or error}")
-        return redirect("automation:proposal", pk=proposal.pk)
+    execution = services.proposal_start(proposal=proposal, user=request.user)
     return redirect("executions:detail", pk=execution.pk)
 
 
 @login_required
 @require_POST
+@domain_errors(flash(_to_proposal))
 def proposal_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = proposal_for_user(request.user, pk, RUN)
-    try:
-        services.proposal_dismiss(proposal=proposal, user=request.user)
-    except Conflict as error:
-        messages.error(request, str(error))
-    return redirect("automation:proposal", pk=proposal.pk)
+    services.proposal_dismiss(proposal=proposal, user=request.user)
+    return _to_proposal(request, proposal.pk)
 
 
 def _schedule_data(post) -> dict:
@@ -221,6 +225,7 @@ def schedule_list(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             schedules.schedule_create(runbook=runbook, user=request.user, data=_schedule_data(request.POST))
         except InvalidInput as error:
+            # The form again, as typed, with the errors above it.
             errors = flat_errors(error.errors)
         else:
             messages.success(request, "Schedule added.")
@@ -266,6 +271,7 @@ def notification_list(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             notifications.notification_create(runbook=runbook, user=request.user, data=form)
         except InvalidInput as error:
+            # The form again, as typed, with the errors above it.
             errors = flat_errors(error.errors)
         else:
             messages.success(request, "Notification added.")

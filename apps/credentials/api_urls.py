@@ -2,8 +2,10 @@ from django.urls import path
 
 from apps.credentials import api
 
+app_name = "credentials-api"
+
 urlpatterns = [
-    path("credentials/", api.credential_collection, name="api-credential-list"),
-    path("credentials/<int:pk>/", api.credential_item, name="api-credential-detail"),
-    path("credentials/<int:pk>/access/", api.credential_access, name="api-credential-access"),
+    path("credentials/", api.credential_collection, name="credential-list"),
+    path("credentials/<int:pk>/", api.credential_item, name="credential-detail"),
+    path("credentials/<int:pk>/access/", api.credential_access, name="credential-access"),
 ]

@@ -46,6 +46,7 @@ def credential_create(request: HttpRequest) -> HttpResponse:
         try:
             credential = services.credential_create(user=request.user, **form.cleaned_data)
         except InvalidInput as error:
+            # The form again, each error next to its field.
             _add_errors(form, error)
         else:
             messages.success(request, f"Credential “{credential.name}” saved. Its secret cannot be shown again.")
@@ -79,6 +80,7 @@ def credential_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.credential_update(credential=credential, user=request.user, **form.cleaned_data)
         except InvalidInput as error:
+            # The form again, each error next to its field.
             _add_errors(form, error)
         else:
             messages.success(request, "Credential saved.")
@@ -96,6 +98,7 @@ def credential_delete(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.credential_delete(credential=credential, user=request.user)
         except CredentialInUse as error:
+            # The confirmation page again, listing the runbooks that still use it (409 below).
             refusal, in_use = str(error), True
         else:
             messages.success(request, f"Credential “{credential.name}” deleted.")

@@ -8,7 +8,7 @@ from guardian.shortcuts import get_objects_for_user, get_perms
 
 from apps.credentials.selectors import credential_names_of
 from apps.runbooks.models import Block, Runbook
-from apps.runbooks.roles import ROLES, VIEW
+from apps.runbooks.roles import ROLES, VIEW, Role
 from apps.runbooks.warnings import block_warnings
 
 
@@ -78,3 +78,13 @@ def blocks_shown(blocks) -> list[Block]:
         block.credential_names = ", ".join(names.get(pk, f"#{pk} (deleted)") for pk in _credential_ids(block))
         block.warnings = block_warnings(block=block)
     return blocks
+
+
+def runbook_permissions(user: AbstractBaseUser, runbook: Runbook) -> dict:
+    """What a runbook's tabs show this user: their role, and whether Edit and Share are offered."""
+    role = runbook_role_of(user, runbook)
+    return {
+        "role": role,
+        "can_edit": role in (Role.EDITOR, Role.OWNER),
+        "can_share": role == Role.OWNER,
+    }

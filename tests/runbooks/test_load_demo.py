@@ -1,11 +1,11 @@
-"""POST /runbooks/demo: staff load the demo runbooks (apps.core.demo.demo_seed); nobody else can."""
+"""POST /runbooks/demo: staff load the demo runbooks (apps.runbooks.demo.demo_seed); nobody else can."""
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from apps.core.demo import DEMO_RUNBOOKS
+from apps.runbooks.demo import DEMO_RUNBOOKS
 from apps.runbooks.models import Runbook, RunbookVersion
 
 LOAD_DEMO = reverse("runbooks:load_demo")

@@ -88,7 +88,7 @@ PAGES = {
     "block-editor": lambda s: reverse(
         "runbooks:block_edit", args=[s["runbook"].pk, s["runbook"].blocks.get(key="status").pk]
     ),
-    "run-form": lambda s: reverse("runbooks:run", args=[s["runbook"].pk]),
+    "run-form": lambda s: reverse("executions:start", args=[s["runbook"].pk]),
     "run": lambda s: reverse("executions:detail", args=[s["execution"].pk]),
     "executions": lambda s: reverse("executions:list"),
     "credentials": lambda s: reverse("credentials:list"),

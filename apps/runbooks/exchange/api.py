@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.errors import InvalidInput
-from apps.runbooks.api import runbook_api_queryset
+from apps.runbooks.api.runbooks import runbook_api_queryset
 from apps.runbooks.exchange.format.schema import Problem
 from apps.runbooks.exchange.services import (
     DRAFT,

@@ -7,11 +7,12 @@ confirm form, which carries the file and the revision that diff was made against
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.core.errors import InvalidInput, StaleRevision
+from apps.core.pages import status_of
 from apps.runbooks.exchange.format.schema import Problem
 from apps.runbooks.exchange.services import (
     DRAFT,
@@ -65,6 +66,7 @@ def runbook_import(request: HttpRequest) -> HttpResponse:
     try:
         runbook = runbook_import_create(user=request.user, text=_uploaded_text(request), source="page")
     except InvalidInput as error:
+        # The upload form again, with each problem at its line of the file.
         return _refused(request, "runbooks/exchange/import.html", context, error)
     messages.success(request, f"Imported “{runbook.title}” as a new runbook.")
     return redirect("runbooks:detail", pk=runbook.pk)
@@ -90,10 +92,10 @@ def runbook_import_over(request: HttpRequest, pk: int) -> HttpResponse:
             user=request.user, runbook=runbook, text=text, revision=revision, dry_run=not confirm
         )
     except StaleRevision as stale:
-        return render(request, template, {**context, "conflict": stale}, status=409)
-    except Http404:
-        raise
+        # The upload form again, saying who changed the draft since the diff was shown.
+        return render(request, template, {**context, "conflict": stale}, status=status_of(stale))
     except InvalidInput as error:
+        # The upload form again, with each problem at its line of the file.
         return _refused(request, template, context, error)
     if confirm:
         if result.saved:

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from hypothesis import HealthCheck, given, settings
 
-from apps.core.demo import DEMO_RUNBOOKS, demo_seed
+from apps.runbooks.demo import DEMO_RUNBOOKS, demo_seed
 from apps.runbooks.exchange.services import runbook_export, runbook_import_create
 from apps.runbooks.models import Runbook
 from apps.runbooks.services.runbooks import runbook_create

@@ -1,7 +1,8 @@
-"""Authoring pages: list, create, detail, edit, archive, share. Blocks editor in views_blocks.py.
+"""Authoring pages: list, create, detail, edit, archive, the Markdown preview.
 
 Every view is a thin caller: access through runbook_for_user, writes through the services, and
-the services' field errors placed next to the widgets the user typed into.
+the services' field errors placed next to the widgets the user typed into. The blocks editor is
+blocks.py, sharing sharing.py; the Run form is the executions app's (executions/views/start.py).
 """
 
 from django.conf import settings
@@ -10,32 +11,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.blocks.kinds import BlockKind
-from apps.core.errors import InvalidInput, ServiceUnavailable, StaleRevision, TooLarge
+from apps.core.errors import InvalidInput, StaleRevision
 from apps.core.markdown import markdown_excerpt, render_markdown
-from apps.core.sharing import Sharing, sharing_change, sharing_grant, sharing_page
-from apps.executions.run_controls import (
-    BLOCK_FIELD,
-    DRAFT,
-    PARAM_PREFIX,
-    VERSION_FIELD,
-    parameters_for,
-    run_controls_for,
-)
-from apps.executions.services.start import execution_start
+from apps.core.pages import status_of
 from apps.runbooks.forms import ParameterRow, RunbookForm, parameter_rows_from_post
-from apps.runbooks.roles import EDIT, ROLES, RUN, SHARE, VIEW, Role
-from apps.runbooks.selectors import (
-    blocks_shown,
-    runbook_for_user,
-    runbook_role_of,
-    runbooks_visible_to,
-)
-from apps.runbooks.services import access as access_services
+from apps.runbooks.page_context import runbook_page_extras
+from apps.runbooks.roles import EDIT, SHARE, VIEW
+from apps.runbooks.selectors import blocks_shown, runbook_for_user, runbook_permissions, runbooks_visible_to
 from apps.runbooks.services import runbooks as runbook_services
 
 MAX_SEARCH_LENGTH = 200
@@ -101,8 +87,8 @@ def runbook_create(request: HttpRequest) -> HttpResponse:
             try:
                 runbook = runbook_services.runbook_create(user=request.user, **_runbook_input(request.POST, rows))
             except InvalidInput as error:
-                errors = _place_errors(error, rows)
-                status = 413 if isinstance(error, TooLarge) else 400
+                # The form again, with each error next to its field or parameter row.
+                errors, status = _place_errors(error, rows), status_of(error)
             else:
                 messages.success(request, f"Created “{runbook.title}”. Add its blocks below.")
                 return redirect("runbooks:detail", pk=runbook.pk)
@@ -140,10 +126,10 @@ def runbook_edit(request: HttpRequest, pk: int) -> HttpResponse:
             except StaleRevision as stale:
                 # Nothing was saved; the form keeps what the user typed (and the old revision, so
                 # re-submitting cannot silently overwrite the other person's change).
-                conflict, status = stale, 409
+                conflict, status = stale, status_of(stale)
             except InvalidInput as error:
-                errors = _place_errors(error, rows)
-                status = 413 if isinstance(error, TooLarge) else 400
+                # The form again, with each error next to its field or parameter row.
+                errors, status = _place_errors(error, rows), status_of(error)
             else:
                 messages.success(request, "Saved.")
                 return redirect("runbooks:detail", pk=runbook.pk)
@@ -179,15 +165,6 @@ def markdown_preview(request: HttpRequest) -> HttpResponse:
     return HttpResponse(render_markdown(source))
 
 
-def runbook_permissions(user, runbook) -> dict:
-    role = runbook_role_of(user, runbook)
-    return {
-        "role": role,
-        "can_edit": role in (Role.EDITOR, Role.OWNER),
-        "can_share": role == Role.OWNER,
-    }
-
-
 @login_required
 @require_GET
 def runbook_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -198,96 +175,10 @@ def runbook_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "block_kinds": BlockKind.choices,
         "tab": "blocks",
         "nav": "runbooks",
-        "run": run_controls_for(request.user, runbook),
+        **runbook_page_extras(request.user, runbook),
         **runbook_permissions(request.user, runbook),
     }
     return render(request, "runbooks/detail.html", context)
-
-
-def _run_errors(error: InvalidInput) -> tuple[dict, list[str]]:
-    """(errors per parameter name, errors for the whole run) from execution_start's field errors."""
-    by_parameter: dict = {}
-    general: list[str] = []
-    for field, problems in error.errors.items():
-        if field == "params" and isinstance(problems, dict):
-            for name, messages_ in problems.items():
-                if name == "non_field_errors":
-                    general.extend(str(message) for message in messages_)
-                else:
-                    by_parameter[name] = [str(message) for message in messages_]
-        else:
-            general.extend(str(message) for message in (problems if isinstance(problems, list) else [problems]))
-    return by_parameter, general
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def runbook_run(request: HttpRequest, pk: int) -> HttpResponse:
-    """The parameters form of a run. GET only shows it (pre-filled from ?NAME=value deep links from
-    alerts) and never runs anything; POST starts the run and leads to the execution page."""
-    runbook = runbook_for_user(request.user, pk, RUN)
-    run = run_controls_for(request.user, runbook)
-    data = request.POST if request.method == "POST" else request.GET
-    version = data.get(VERSION_FIELD, run.default_version)
-    if version not in (choice for choice, _ in run.choices):
-        version = run.default_version
-    block = data.get(BLOCK_FIELD, "")
-    parameters = parameters_for(runbook, run, version)
-    if request.method == "POST":
-        values = {
-            key[len(PARAM_PREFIX) :]: value for key, value in request.POST.items() if key.startswith(PARAM_PREFIX)
-        }
-    else:
-        values = {
-            parameter["name"]: request.GET[parameter["name"]]
-            for parameter in parameters
-            if parameter["name"] in request.GET
-        }
-    param_errors: dict = {}
-    errors: list[str] = []
-    status = 200
-    if request.method == "POST" and not run.enabled:
-        errors, status = [run.disabled_reason], 400
-    elif request.method == "POST":
-        try:
-            execution = execution_start(
-                runbook=runbook,
-                user=request.user,
-                params=values,
-                block=block or None,
-                version=DRAFT if version == DRAFT else None,
-            )
-        except InvalidInput as error:
-            param_errors, errors = _run_errors(error)
-            status = 400
-        except ServiceUnavailable as error:
-            errors, status = [str(error)], 503
-        else:
-            return redirect("executions:detail", pk=execution.pk)
-    known = {parameter["name"] for parameter in parameters}
-    errors += [f"{name}: {' '.join(problems)}" for name, problems in param_errors.items() if name not in known]
-    fields = [
-        {
-            **parameter,
-            "value": values.get(parameter["name"], parameter.get("default") or ""),
-            "errors": param_errors.get(parameter["name"], []),
-        }
-        for parameter in parameters
-    ]
-    context = {
-        "runbook": runbook,
-        "run": run,
-        "version": version,
-        # Not "block": inside {% block %} tags Django's context names the template block that way.
-        "block_key": block,
-        "fields": fields,
-        "errors": errors,
-        "nav": "runbooks",
-        "block_field": BLOCK_FIELD,
-        "version_field": VERSION_FIELD,
-        "param_prefix": PARAM_PREFIX,
-    }
-    return render(request, "runbooks/run.html", context, status=status)
 
 
 @login_required
@@ -299,46 +190,3 @@ def runbook_archive(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Archived “{runbook.title}”. Its history and executions are kept.")
         return redirect("runbooks:list")
     return render(request, "runbooks/archive_confirm.html", {"runbook": runbook, "nav": "runbooks"})
-
-
-# Sharing ---------------------------------------------------------------------------------------
-
-
-def _sharing(request: HttpRequest, runbook) -> Sharing:
-    return Sharing(
-        obj=runbook,
-        scheme=ROLES,
-        roles=Role.choices,
-        grant=lambda principal, role: access_services.runbook_grant(
-            runbook=runbook, actor=request.user, principal=principal, role=role
-        ),
-        dom_id="access",
-        grant_url=reverse("runbooks:share_grant", args=[runbook.pk]),
-        change_url=reverse("runbooks:share_change", args=[runbook.pk]),
-        page_url=reverse("runbooks:share", args=[runbook.pk]),
-        page_template="runbooks/share.html",
-        context={"runbook": runbook},
-        page_context=lambda: {"tab": "share", "nav": "runbooks", **runbook_permissions(request.user, runbook)},
-    )
-
-
-@login_required
-@require_GET
-def runbook_share(request: HttpRequest, pk: int) -> HttpResponse:
-    runbook = runbook_for_user(request.user, pk, SHARE)
-    return sharing_page(request, _sharing(request, runbook))
-
-
-@login_required
-@require_POST
-def share_grant(request: HttpRequest, pk: int) -> HttpResponse:
-    runbook = runbook_for_user(request.user, pk, SHARE)
-    return sharing_grant(request, _sharing(request, runbook))
-
-
-@login_required
-@require_POST
-def share_change(request: HttpRequest, pk: int) -> HttpResponse:
-    """Change one grant's role, or revoke it (the Revoke button posts role="")."""
-    runbook = runbook_for_user(request.user, pk, SHARE)
-    return sharing_change(request, _sharing(request, runbook))

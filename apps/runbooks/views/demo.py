@@ -1,43 +1,14 @@
 """The first screen's "Load the demo runbooks" button: staff only, a thin caller of demo_seed."""
 
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from apps.core.demo import (
-    ADMIN_PASSWORD_FILE,
-    ADMIN_USERNAME,
-    DEMO_RUNBOOKS,
-    ONCALL_PASSWORD_FILE,
-    ONCALL_USERNAME,
-    TEAM_NAME,
-    demo_seed,
-)
+from apps.runbooks.demo import ADMIN_USERNAME, DEMO_RUNBOOKS, TEAM_NAME, demo_accounts_at_risk, demo_seed
 from apps.runbooks.selectors import runbooks_visible_to
-
-
-def _accounts_demo_seed_would_reset() -> list[str]:
-    """Existing accounts named like the demo's whose password file is missing or empty.
-
-    demo_seed treats the file as the source of truth and gives such an account a fresh password:
-    right for `make run` on a laptop, wrong for a click in a real install whose superuser happens
-    to be called "admin" (they would be locked out of their own account).
-    """
-    User = get_user_model()
-    at_risk = []
-    for username, filename in ((ADMIN_USERNAME, ADMIN_PASSWORD_FILE), (ONCALL_USERNAME, ONCALL_PASSWORD_FILE)):
-        path = Path(settings.VAR_DIR) / filename
-        has_password = path.is_file() and path.read_text().strip() != ""
-        if not has_password and User.objects.filter(username=username).exists():
-            at_risk.append(username)
-    return at_risk
 
 
 @login_required
@@ -46,7 +17,7 @@ def load_demo(request: HttpRequest) -> HttpResponse:
     # It creates users and a group, so it is an administrator's act; a 403, never a login redirect.
     if not request.user.is_staff:
         raise PermissionDenied("Only staff may load the demo runbooks.")
-    at_risk = _accounts_demo_seed_would_reset()
+    at_risk = demo_accounts_at_risk()
     if at_risk:
         names = " and ".join(at_risk)
         messages.error(

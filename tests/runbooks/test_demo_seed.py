@@ -7,8 +7,8 @@ from django.core.management import call_command
 
 from apps.audit.models import AuditEvent
 from apps.blocks.kinds import BlockKind
-from apps.core.demo import DEMO_RUNBOOKS, demo_seed
 from apps.environments.models import ExecutionEnvironment
+from apps.runbooks.demo import DEMO_RUNBOOKS, demo_seed
 from apps.runbooks.models import Block, Runbook
 from apps.runbooks.selectors import runbook_access_entries, runbook_role_of
 

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from apps.core.errors import Conflict
+from apps.core.pages import domain_errors, flash
 from apps.executions.actions import step_actions_for
 from apps.executions.forms import HistoryFilterForm
 from apps.executions.fragments import duration_of
@@ -29,7 +29,7 @@ from apps.executions.selectors import (
 )
 from apps.executions.services.cancel import execution_cancel
 from apps.runbooks.roles import RUN, VIEW
-from apps.runbooks.selectors import runbook_for_user, runbooks_visible_to
+from apps.runbooks.selectors import runbook_for_user, runbook_permissions, runbooks_visible_to
 
 User = get_user_model()
 # What the runbook filter offers; a longer list is better served by the runbook's own Runs tab.
@@ -88,8 +88,6 @@ def execution_list(request: HttpRequest) -> HttpResponse:
         "nav": "executions",
     }
     if runbook is not None:
-        from apps.runbooks.views import runbook_permissions
-
         context.update({"tab": "runs", **runbook_permissions(request.user, runbook)})
     if request.htmx and request.htmx.target == "execution-results":
         return render(request, "executions/_results.html", context)
@@ -110,7 +108,8 @@ def _step_views(execution: Execution, user) -> list[dict]:
     return views
 
 
-def _detail_context(request, execution: Execution) -> dict:
+def detail_context(request: HttpRequest, execution: Execution) -> dict:
+    """What the run's page and its region partial show; the buttons (gates.py) answer with the region too."""
     return {
         "execution": execution,
         "steps": _step_views(execution, request.user),
@@ -125,29 +124,31 @@ def _detail_context(request, execution: Execution) -> dict:
 @require_GET
 def execution_detail(request: HttpRequest, pk: int) -> HttpResponse:
     execution = execution_for_user(request.user, pk)
-    context = _detail_context(request, execution)
+    context = detail_context(request, execution)
     # The page script's fallback poll (only while the socket cannot connect) asks for the region alone.
     if request.htmx and request.htmx.target == f"execution-{execution.pk}":
         return render(request, "executions/_execution.html", context)
     return render(request, "executions/detail.html", context)
 
 
+def back_to_run(request: HttpRequest, pk: int, **_) -> HttpResponse:
+    """Where a run's buttons lead: its region re-rendered for htmx, else its page (with the messages)."""
+    if request.htmx:
+        execution = execution_for_user(request.user, pk)
+        return render(request, "executions/_execution.html", detail_context(request, execution))
+    return redirect("executions:detail", pk=pk)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
+@domain_errors(flash(back_to_run))
 def execution_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     execution = execution_for_user(request.user, pk, RUN)
     if request.method == "POST":
-        try:
-            execution_cancel(execution=execution, user=request.user)
-        except Conflict as error:
-            messages.error(request, str(error))
+        execution_cancel(execution=execution, user=request.user)
+        if execution.is_final:
+            messages.success(request, "Cancelled.")
         else:
-            if execution.is_final:
-                messages.success(request, "Cancelled.")
-            else:
-                messages.success(request, "Cancel requested: the running step is being stopped.")
-        if request.htmx:
-            execution.refresh_from_db()
-            return render(request, "executions/_execution.html", _detail_context(request, execution))
-        return redirect("executions:detail", pk=execution.pk)
+            messages.success(request, "Cancel requested: the running step is being stopped.")
+        return back_to_run(request, execution.pk)
     return render(request, "executions/cancel_confirm.html", {"execution": execution, "nav": "executions"})

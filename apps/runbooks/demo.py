@@ -1,4 +1,6 @@
-"""The demo data `make run` starts with; a later "load the demo" button can call demo_seed() too.
+"""The demo data `make run` starts with (`manage.py seed_demo`); the first screen's button loads it too.
+
+In runbooks, the lowest app that has all it needs (environments, users, runbooks, versions).
 
 Idempotent: each thing is looked up by its natural name first, so a second run changes nothing.
 Generated passwords live in files under var/ (mode 0600), never in the database in clear or in logs.
@@ -219,6 +221,24 @@ def _ensure_user(username: str, password_path: Path, result: DemoResult, *, supe
         if not user.check_password(password):
             result.warnings.append(f"{username}'s password was changed since {password_path} was written.")
     return user
+
+
+def demo_accounts_at_risk(*, var_dir: Path | None = None) -> list[str]:
+    """Existing accounts named like the demo's whose password file is missing or empty.
+
+    demo_seed treats the file as the source of truth and gives such an account a fresh password:
+    right for `make run` on a laptop, wrong for a click in a real install whose superuser happens
+    to be called "admin" (they would be locked out of their own account).
+    """
+    var_dir = Path(var_dir or settings.VAR_DIR)
+    User = get_user_model()
+    at_risk = []
+    for username, filename in ((ADMIN_USERNAME, ADMIN_PASSWORD_FILE), (ONCALL_USERNAME, ONCALL_PASSWORD_FILE)):
+        path = var_dir / filename
+        has_password = path.is_file() and path.read_text().strip() != ""
+        if not has_password and User.objects.filter(username=username).exists():
+            at_risk.append(username)
+    return at_risk
 
 
 @transaction.atomic

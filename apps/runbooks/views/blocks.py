@@ -18,7 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget
 
 from apps.blocks.kinds import KIND_FORMS, BlockKind
-from apps.core.errors import InvalidInput, StaleRevision, TooLarge
+from apps.core.errors import InvalidInput, StaleRevision
+from apps.core.pages import domain_errors, status_of
 from apps.runbooks import validation
 from apps.runbooks.forms import block_forms
 from apps.runbooks.models import Block, Runbook
@@ -115,7 +116,7 @@ def _bind_and_check(meta, kind_form, runbook: Runbook, block: Block | None = Non
             clashes = clashes.exclude(pk=block.pk)
         try:
             validation.clean_block_key(key)
-        except InvalidInput as error:
+        except InvalidInput as error:  # the form's own check: the error joins the other fields' errors
             meta.add_error("key", error.errors["key"])
             meta_ok = False
         else:
@@ -126,8 +127,8 @@ def _bind_and_check(meta, kind_form, runbook: Runbook, block: Block | None = Non
 
 
 def _error_status(kind_form, error: Exception | None = None) -> int:
-    if isinstance(error, TooLarge):
-        return 413
+    if error is not None:
+        return status_of(error)
     if any(kind_form.has_error(name, code="too_large") for name in kind_form.fields):
         return 413
     return 400
@@ -180,8 +181,10 @@ def block_create(request: HttpRequest, pk: int) -> HttpResponse:
             config=kind_form.config(),
         )
     except StaleRevision as stale:
-        return _form_response(request, {**context, "conflict": stale}, status=409, page_title=title)
+        # The form again, as typed, with who changed the runbook meanwhile.
+        return _form_response(request, {**context, "conflict": stale}, status=status_of(stale), page_title=title)
     except InvalidInput as error:
+        # The form again, each error next to its field.
         context["general_errors"] = _place_block_errors(error.errors, meta, kind_form, None)
         return _form_response(request, context, status=_error_status(kind_form, error), page_title=title)
     if not request.htmx:
@@ -242,8 +245,10 @@ def block_edit(request: HttpRequest, pk: int, block_pk: int) -> HttpResponse:
             config=kind_form.config(),
         )
     except StaleRevision as stale:
-        return _form_response(request, {**context, "conflict": stale}, status=409, page_title=title)
+        # The form again, as typed, with who changed the runbook meanwhile.
+        return _form_response(request, {**context, "conflict": stale}, status=status_of(stale), page_title=title)
     except InvalidInput as error:
+        # The form again, each error next to its field.
         block.refresh_from_db()  # the service may have changed the instance before rolling back
         context["general_errors"] = _place_block_errors(error.errors, meta, kind_form, block.key)
         return _form_response(request, context, status=_error_status(kind_form, error), page_title=title)
@@ -266,20 +271,27 @@ def _conflict_response(request, runbook: Runbook, stale: StaleRevision) -> HttpR
     return reswap(retarget(response, "#blocks-status"), "innerHTML")
 
 
+def _list_change_refused(request, error: Exception, pk: int, **_) -> HttpResponse:
+    """A list-level change (delete, move, reorder) the service refused: stale → the conflict, else the problems.
+
+    Nothing was changed, so the runbook is read again as it is now.
+    """
+    runbook = runbook_for_user(request.user, pk, EDIT)
+    if isinstance(error, StaleRevision):
+        return _conflict_response(request, runbook, error)
+    return _problems_response(request, runbook, error)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
+@domain_errors(_list_change_refused)
 def block_delete(request: HttpRequest, pk: int, block_pk: int) -> HttpResponse:
     runbook, block = _block_for(request, pk, block_pk)
     if request.method == "GET":
         # The no-JavaScript confirmation; with HTMX the browser's hx-confirm asks instead.
         return render(request, "runbooks/block_confirm_delete.html", {"runbook": runbook, "doomed": block})
     key = block.key
-    try:
-        block_services.block_delete(block=block, user=request.user, revision=request.POST.get("revision"))
-    except StaleRevision as stale:
-        return _conflict_response(request, runbook, stale)
-    except InvalidInput as error:
-        return _problems_response(request, runbook, error)
+    block_services.block_delete(block=block, user=request.user, revision=request.POST.get("revision"))
     if not request.htmx:
         messages.success(request, f"Deleted block “{key}”.")
         return HttpResponseRedirect(_detail_url(runbook))
@@ -289,6 +301,7 @@ def block_delete(request: HttpRequest, pk: int, block_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@domain_errors(_list_change_refused)
 def block_move(request: HttpRequest, pk: int, block_pk: int) -> HttpResponse:
     runbook, block = _block_for(request, pk, block_pk)
     offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
@@ -299,12 +312,7 @@ def block_move(request: HttpRequest, pk: int, block_pk: int) -> HttpResponse:
         return HttpResponse("Choose direction up or down.", status=400)
     # Without JavaScript the page's #runbook-revision is not sent; the form's own copy stands in.
     revision = request.POST.get("revision", request.POST.get("fallback_revision"))
-    try:
-        block_services.block_move(block=block, user=request.user, revision=revision, offset=offset)
-    except StaleRevision as stale:
-        return _conflict_response(request, runbook, stale)
-    except InvalidInput as error:
-        return _problems_response(request, runbook, error)
+    block_services.block_move(block=block, user=request.user, revision=revision, offset=offset)
     if not request.htmx:
         return HttpResponseRedirect(_detail_url(runbook, block))
     return _blocks_list(request, runbook)
@@ -312,18 +320,12 @@ def block_move(request: HttpRequest, pk: int, block_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@domain_errors(_list_change_refused)
 def blocks_reorder(request: HttpRequest, pk: int) -> HttpResponse:
     """The drag-and-drop endpoint: `order` is every block key, comma-separated, in the new order."""
     runbook = runbook_for_user(request.user, pk, EDIT)
     keys = [key for key in request.POST.get("order", "").split(",") if key]
-    try:
-        block_services.blocks_reorder(
-            runbook=runbook, user=request.user, revision=request.POST.get("revision"), keys=keys
-        )
-    except StaleRevision as stale:
-        return _conflict_response(request, runbook, stale)
-    except InvalidInput as error:
-        return _problems_response(request, runbook, error)
+    block_services.blocks_reorder(runbook=runbook, user=request.user, revision=request.POST.get("revision"), keys=keys)
     if not request.htmx:
         return HttpResponseRedirect(_detail_url(runbook))
     return _blocks_list(request, runbook)

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from apps.core.demo import demo_seed
+from apps.runbooks.demo import demo_seed
 
 
 class Command(BaseCommand):

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.core.errors import InvalidInput, StaleRevision
 from apps.core.markdown import render_markdown
+from apps.core.pages import status_of
 from apps.runbooks.diffing import snapshot_diff
 from apps.runbooks.roles import EDIT, SHARE
 from apps.runbooks.selectors import runbook_for_user
@@ -66,13 +67,15 @@ def version_publish(request: HttpRequest, pk: int) -> HttpResponse:
         version = runbook_publish(
             runbook=runbook, user=request.user, message=message, revision=request.POST.get("revision")
         )
-    except InvalidInput as error:
-        context = _list_context(request, runbook, errors=error.errors, message=message)
-        return render(request, "runbooks/versions/list.html", context, status=400)
     except StaleRevision as error:
+        # The publish form again, with the message as typed and who changed the draft meanwhile.
         context = _list_context(request, runbook, errors={"revision": [str(error)]}, message=message)
         context["stale"] = error
-        return render(request, "runbooks/versions/list.html", context, status=409)
+        return render(request, "runbooks/versions/list.html", context, status=status_of(error))
+    except InvalidInput as error:
+        # The publish form again, with the message as typed and the errors next to it.
+        context = _list_context(request, runbook, errors=error.errors, message=message)
+        return render(request, "runbooks/versions/list.html", context, status=status_of(error))
     messages.success(request, f"Published v{version.number}.")
     return redirect("runbooks:versions", pk=runbook.pk)
 
@@ -109,8 +112,9 @@ def version_rollback(request: HttpRequest, pk: int, number: int) -> HttpResponse
         try:
             restored = runbook_rollback(runbook=runbook, user=request.user, number=number, message=context["message"])
         except InvalidInput as error:
+            # The confirmation form again, with the reason as typed and the errors next to it.
             context["errors"] = error.errors
-            return render(request, "runbooks/versions/rollback.html", context, status=400)
+            return render(request, "runbooks/versions/rollback.html", context, status=status_of(error))
         messages.success(request, f"Restored v{number} as v{restored.number}; the draft now equals it.")
         return redirect("runbooks:versions", pk=runbook.pk)
     return render(request, "runbooks/versions/rollback.html", context)
@@ -142,6 +146,7 @@ def version_diff(request: HttpRequest, pk: int) -> HttpResponse:
         context["old_label"], old = _side(runbook, old_value)
         context["new_label"], new = _side(runbook, new_value)
     except Http404:
+        # Not the 404 page: the diff form stays, saying which versions there are to compare.
         context["error"] = (
             f"Choose two of this runbook's versions (1 to {numbers[0]}) or “draft”."
             if numbers

@@ -1,0 +1,1 @@
+"""Runbook pages: authoring, sharing, the blocks editor, versions and the demo button."""
