@@ -1,4 +1,4 @@
-"""Domain errors raised by services; views render them in place, the API maps them to status codes."""
+"""Domain errors raised by services; pages map them in apps.core.pages, the API in apps.core.api."""
 
 
 class InvalidInput(Exception):
