@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run   start web, worker (and an embedded Redis unless REDIS_URL is set) on http://127.0.0.1:8000/"
 	@echo "make test  run the whole test suite (extra pytest arguments: PYTEST_ARGS='-k healthz')"
-	@echo "make lint  ruff check and ruff format --check"
+	@echo "make lint  ruff check, ruff format --check and the apps' layers (lint-imports)"
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,3 +53,4 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
