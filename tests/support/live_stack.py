@@ -83,10 +83,16 @@ class Stack:
         assert result.returncode == 0, result.stderr[-3000:]
         return result.stdout
 
-    def spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+    def spawn(self, name: str, command: list[str], *, env: dict[str, str] | None = None) -> subprocess.Popen:
+        """Start `command` in its own session, logging to `<name>.log`; `env` adds to the stack's environment."""
         log = (self.tmp_path / f"{name}.log").open("w")
         process = subprocess.Popen(
-            command, cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=BASE_DIR,
+            env={**self.env, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.processes.append(process)
         return process
