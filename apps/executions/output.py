@@ -6,6 +6,7 @@ tail) is held; past the cap, output is counted and dropped, never accumulated.
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -43,8 +44,17 @@ def _cut_to_bytes(text: str, limit: int) -> str:
 class StepOutput:
     """The OutputSink of one step run (see apps.blocks.executors.base.OutputSink)."""
 
-    def __init__(self, *, execution_id: int, step_run: StepRun, secrets: list[str], cap: int | None = None):
+    def __init__(
+        self,
+        *,
+        execution_id: int,
+        step_run: StepRun,
+        secrets: list[str],
+        cap: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.execution_id = execution_id
+        self.clock = clock  # injected by tests that must not depend on how fast the machine is
         self.step_run_id = step_run.pk
         self.masker = Masker(secrets)
         self.cap = settings.RUNBOOKS_OUTPUT_CAP_BYTES if cap is None else cap
@@ -69,7 +79,7 @@ class StepOutput:
             self._pending.append(safe)
             self._pending_bytes += len(safe.encode("utf-8"))
         if self._pending_bytes >= FLUSH_BYTES or (
-            self._pending and time.monotonic() - self._last_flush >= FLUSH_INTERVAL_SECONDS
+            self._pending and self.clock() - self._last_flush >= FLUSH_INTERVAL_SECONDS
         ):
             self._store()
 
@@ -85,7 +95,7 @@ class StepOutput:
         text = "".join(self._pending)
         size = self._pending_bytes
         self._pending, self._pending_bytes = [], 0
-        self._last_flush = time.monotonic()
+        self._last_flush = self.clock()
         self.total_bytes += size
         room = self.cap - self.stored_bytes
         was_truncated = self.truncated

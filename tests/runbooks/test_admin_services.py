@@ -10,7 +10,7 @@ from apps.audit.models import AuditEvent
 from apps.credentials.services import credential_create
 from apps.environments.models import ExecutionEnvironment
 from apps.runbooks.models import Block, Runbook
-from tests.test_admin import runbook_post_data, url, with_block
+from tests.support.admin import runbook_post_data, url, with_block
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """The admin's own guard covers its routes: everyone but staff is sent to its sign-in. Staff and
-superuser pages are tested in tests/test_admin.py."""
+superuser pages are tested in tests/admin/."""
 
 import re
 
