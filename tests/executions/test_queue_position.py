@@ -2,13 +2,18 @@
 in the live frame that re-renders the header. The queued state is real: runs started through the
 service and left in the queue (no worker takes them here)."""
 
-import pytest
+import uuid
 
+import pytest
+from asgiref.sync import sync_to_async
+
+from apps.core.redis_url import channel_layer_host
 from apps.executions.consumers import state_frame_for
 from apps.executions.models import Execution, ExecutionStatus
 from apps.executions.selectors import execution_steps
 from apps.executions.services.start import execution_start
 from tests.support.executions import command
+from tests.support.sockets import communicator, frames_until, run, session_headers
 
 pytestmark = pytest.mark.django_db
 
@@ -47,14 +52,6 @@ def test_the_live_header_frame_moves_the_position_up_and_drops_it_once_running(c
 
 @pytest.mark.django_db(transaction=True)
 def test_the_socket_sends_the_new_position_when_a_run_ahead_starts(cast, make_runbook, client_for, settings):
-    import uuid
-
-    from channels.testing import WebsocketCommunicator
-
-    from apps.core.redis_url import channel_layer_host
-    from runbooks_site.asgi import application
-    from tests.executions.test_consumer import frames_until, run, session_headers
-
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -66,9 +63,7 @@ def test_the_socket_sends_the_new_position_when_a_run_ahead_starts(cast, make_ru
     headers = session_headers(client_for, cast.viewer)
 
     async def scenario():
-        from asgiref.sync import sync_to_async
-
-        socket = WebsocketCommunicator(application, f"/ws/executions/{second.pk}/", headers=headers)
+        socket = communicator(second, headers)
         connected, _ = await socket.connect()
         assert connected
         texts, _ = await frames_until(socket, lambda text: "position 2 in the queue" in text)

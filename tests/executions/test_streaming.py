@@ -12,8 +12,9 @@ from channels.layers import get_channel_layer
 from apps.executions import streaming
 from apps.executions.models import Execution, OutputChunk, StepRun
 from apps.executions.output import StepOutput
-from tests.executions.test_consumer import CHUNK, communicator, frames_until, run, session_headers
+from apps.executions.services.start import execution_start
 from tests.support.executions import command, run_now
+from tests.support.sockets import CHUNK, communicator, frames_until, run, session_headers
 
 
 def layer_settings(url: str) -> dict:
@@ -74,8 +75,6 @@ def test_a_redis_outage_never_breaks_or_stalls_the_worker(cast, settings, caplog
 def test_a_real_run_streams_every_line_once_and_ends_with_the_final_state(
     cast, make_runbook, docker_engine, client_for, transactional_db, settings
 ):
-    from apps.executions.services.start import execution_start
-
     runbook = make_runbook(
         cast.owner, [command("count", 'for i in $(seq 1 12); do echo "tick $i"; sleep 0.1; done; echo done >&2')]
     )

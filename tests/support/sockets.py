@@ -1,12 +1,20 @@
 """The execution socket through the real ASGI stack: a signed-in browser's headers, a communicator,
 and async scenarios run on a thread of their own."""
 
+import re
 import threading
 import time
 
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+
+CHUNK = re.compile(r'id="chunk-(\d+)-(\d+)"')
+
+
+def chunk_ids(texts) -> list[tuple[int, int]]:
+    """(step run id, seq) of each output chunk in the frames, in order."""
+    return [(int(step), int(seq)) for step, seq in CHUNK.findall("".join(texts))]
 
 
 def session_headers(client_for, user) -> list[tuple[bytes, bytes]]:
