@@ -3,9 +3,13 @@
 import os
 import shutil
 
+import docker
 import pytest
+from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
+from apps.accounts.services import api_token_create
 from tests.support.browser import CHROMIUM_ARGS
 from tests.support.factories import build_cast
 from tests.support.switches import required
@@ -22,7 +26,6 @@ def cast(db):
 @pytest.fixture
 def client_for(client):
     """client_for(user) → a Django test client signed in as that user (None = anonymous)."""
-    from django.test import Client
 
     def make(user):
         new_client = Client()
@@ -36,7 +39,6 @@ def client_for(client):
 @pytest.fixture
 def api_for():
     """api_for(user) → a DRF APIClient authenticated with a real Bearer token of that user."""
-    from apps.accounts.services import api_token_create
 
     def make(user):
         api = APIClient()
@@ -51,7 +53,6 @@ def api_for():
 @pytest.fixture(scope="session")
 def docker_engine():
     """The Docker engine, or a skip (a failure when RUNBOOKS_REQUIRE_DOCKER=1)."""
-    import docker
 
     try:
         client = docker.from_env(timeout=10)
@@ -77,6 +78,7 @@ def browser():
     # Playwright's sync API runs an event loop in this thread; the ORM calls tests make around it
     # are still synchronous and safe.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Playwright is heavy and only browser tests need it: imported when the first one asks for a browser.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -98,8 +100,6 @@ def page(browser, live_server):
 def _database_vendor_is_required(django_db_setup, django_db_blocker):
     """In CI the suite must run on PostgreSQL, never silently on SQLite."""
     if required("RUNBOOKS_REQUIRE_POSTGRES"):
-        from django.db import connection
-
         with django_db_blocker.unblock():
             assert connection.vendor == "postgresql", (
                 f"RUNBOOKS_REQUIRE_POSTGRES=1 but the database is {connection.vendor}"

@@ -4,7 +4,9 @@ turning into a quiet skip somewhere else. Outside CI (variables unset) these tes
 import os
 import shutil
 
+import docker
 import pytest
+from django.db import connection
 
 from tests.support.switches import required
 
@@ -14,8 +16,6 @@ TEST_IMAGES = ("runbooks-test-busybox:latest", "runbooks-runner:latest")
 @pytest.mark.skipif(not required("RUNBOOKS_REQUIRE_POSTGRES"), reason="RUNBOOKS_REQUIRE_POSTGRES is not 1")
 @pytest.mark.django_db
 def test_the_database_is_postgresql():
-    from django.db import connection
-
     assert connection.vendor == "postgresql", f"the tests run on {connection.vendor}"
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version_num")
@@ -24,8 +24,6 @@ def test_the_database_is_postgresql():
 
 @pytest.mark.skipif(not required("RUNBOOKS_REQUIRE_DOCKER"), reason="RUNBOOKS_REQUIRE_DOCKER is not 1")
 def test_the_docker_engine_answers_and_has_the_local_test_images():
-    import docker
-
     client = docker.from_env(timeout=10)
     try:
         assert client.ping()

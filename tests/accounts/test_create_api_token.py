@@ -5,6 +5,7 @@ from django.core.management import call_command, execute_from_command_line
 from django.core.management.base import CommandError
 
 from apps.accounts.models import ApiToken, hash_token
+from apps.accounts.services import api_token_revoke
 
 
 def run(*args) -> tuple[str, str]:
@@ -32,8 +33,6 @@ def test_the_token_authenticates_against_the_api(cast, client):
 
 
 def test_the_api_refuses_a_revoked_token(cast, client):
-    from apps.accounts.services import api_token_revoke
-
     value = run("viewer")[0].strip()
     api_token_revoke(token=ApiToken.objects.get(token_hash=hash_token(value)), user=cast.viewer)
     response = client.get("/api/v1/runbooks/", HTTP_AUTHORIZATION=f"Bearer {value}")

@@ -3,7 +3,7 @@
 import pytest
 
 from apps.accounts.models import ApiToken
-from apps.accounts.services import api_token_authenticate
+from apps.accounts.services import api_token_authenticate, api_token_create
 from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.browser
@@ -42,8 +42,6 @@ def test_a_token_is_created_in_place_shown_once_and_revoked_after_confirming(tra
 
 
 def test_dismissing_the_confirm_dialog_keeps_the_token(transactional_db, cast, page):
-    from apps.accounts.services import api_token_create
-
     token, value = api_token_create(user=cast.viewer, name="ci")
     sign_in(page, "viewer")
     page.goto("/accounts/profile/")

@@ -9,8 +9,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from apps.automation import deliveries
 from apps.automation.models import Delivery, Proposal, Trigger
-from apps.automation.services import trigger_create
+from apps.automation.services import trigger_create, trigger_delete
+from apps.credentials.services import credential_create
 from apps.executions.models import Execution
 from apps.runbooks.services.access import runbook_grant
 from tests.support.executions import command
@@ -121,8 +123,6 @@ def test_it_answers_the_same_401_whatever_is_wrong_and_records_nothing(cast, mak
     elif case == "malformed id":
         url = "/hooks/not-a-uuid/"
     elif case == "deleted":
-        from apps.automation.services import trigger_delete
-
         trigger_delete(trigger=trigger, user=cast.editor)
     response = Client().post(url, data=body, content_type="application/json", **headers)
     assert response.status_code == 401
@@ -240,8 +240,6 @@ def test_it_stops_working_when_its_creator_loses_the_runner_role(cast, runbook, 
 
 
 def test_a_rate_limit_per_trigger_answers_429(settings, make_trigger, monkeypatch):
-    from apps.automation import deliveries
-
     trigger, secret = make_trigger(dedup_seconds=3600)
     monkeypatch.setattr(deliveries, "RATE_PER_MINUTE", 2)
     body = body_of(alertmanager_payload(alert("db-1")))
@@ -250,8 +248,6 @@ def test_a_rate_limit_per_trigger_answers_429(settings, make_trigger, monkeypatc
 
 
 def test_stored_payloads_mask_credential_secrets_and_the_trigger_secret(cast, make_trigger):
-    from apps.credentials.services import credential_create
-
     credential_create(user=cast.owner, name="db-password", kind="secret", secret="hunter2-very-secret")
     trigger, secret = make_trigger(kind="generic", params={"instance": "host"})
     body = body_of({"host": "db-1", "note": f"password hunter2-very-secret token {secret}"})

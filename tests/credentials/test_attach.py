@@ -3,8 +3,8 @@
 import pytest
 
 from apps.core.errors import InvalidInput
-from apps.credentials.services import credential_grant
-from apps.runbooks.models import Block
+from apps.credentials.services import credential_create, credential_grant
+from apps.runbooks.models import Block, Runbook
 from apps.runbooks.services.access import runbook_grant
 from apps.runbooks.services.blocks import block_create, block_update
 from apps.runbooks.services.runbooks import runbook_create, runbook_update
@@ -65,8 +65,6 @@ def test_an_editor_can_retitle_a_block_someone_else_equipped(credential, cast):
 
 
 def test_an_editor_cannot_add_a_second_credential_to_that_block(credential, cast):
-    from apps.credentials.services import credential_create
-
     other = credential_create(user=cast.owner, name="other-cred", kind="secret", secret="other-secret-1")
     runbook = cast.runbook
     block = block_create(runbook=runbook, user=cast.owner, revision=runbook.revision, kind="command",
@@ -88,7 +86,6 @@ def test_runbook_create_refuses_unusable_credentials_with_the_block_position(cre
     errors = raised.value.errors["blocks"]
     assert errors[0] == {}
     assert REFUSED in errors[1]["config"]["credentials"][0]
-    from apps.runbooks.models import Runbook
 
     assert not Runbook.objects.filter(title="Mine").exists()
 

@@ -2,6 +2,7 @@
 
 import pytest
 from cryptography.fernet import Fernet
+from django.core import serializers
 from django.db import connection
 from django.test import override_settings
 
@@ -90,8 +91,6 @@ def test_an_old_key_still_decrypts_after_a_new_one_is_put_first(credential, sett
 
 
 def test_dumpdata_serialises_ciphertext_not_plaintext(credential):
-    from django.core import serializers
-
     dumped = serializers.serialize("json", Credential.objects.filter(pk=credential.pk))
     assert SECRET not in dumped
     assert "gAAAAA" in dumped

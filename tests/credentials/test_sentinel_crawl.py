@@ -26,6 +26,7 @@ from django.utils.html import escape, escapejs
 from django.utils.regex_helper import normalize
 
 from apps.credentials.models import Credential
+from apps.runbooks.models import Block, Runbook, RunbookVersion
 from apps.runbooks.services.runbooks import runbook_update
 
 SENTINEL = 'Snt1/+ "q&<x>é=5f0c9e1d7a'
@@ -115,7 +116,6 @@ def concrete_paths(pools: dict):
 
 def id_pools() -> dict:
     """Real ids of the objects created: credentials and runbook objects first, then other models' rows."""
-    from apps.runbooks.models import Block, Runbook, RunbookVersion
 
     ints: list[int] = list(Credential.objects.order_by("pk").values_list("pk", flat=True))
     ints.extend(Runbook.objects.order_by("pk").values_list("pk", flat=True)[:2])

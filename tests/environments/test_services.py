@@ -1,8 +1,10 @@
 """Environment services: every bad input refused with a clear message and nothing saved."""
 
+import django_rq
 import pytest
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from rq.job import Job
 
 from apps.audit.models import AuditEvent
 from apps.core.errors import InvalidInput
@@ -204,9 +206,6 @@ def test_delete_removes_an_unused_environment_and_audits_it(cast, a_default):
 
 
 def test_a_dockerfile_environment_is_queued_for_a_build_after_commit(cast, django_capture_on_commit_callbacks):
-    import django_rq
-    from rq.job import Job
-
     queue = django_rq.get_queue(settings.RUNBOOKS_QUEUES["default"])
     dockerfile = "FROM runbooks-test-busybox:latest\nRUN echo built > /built\n"
     with django_capture_on_commit_callbacks(execute=True) as callbacks:

@@ -2,13 +2,13 @@
 
 import pytest
 
+from apps.executions.services.start import execution_start
 from tests.support.executions import command, run_now
 
 
 @pytest.fixture
 def run_script(cast, make_runbook, docker_engine):
     """run_script(script, **config) → (execution, step_run) of a one-block run, finished."""
-    from apps.executions.services.start import execution_start
 
     def run(script: str, **config):
         runbook = make_runbook(cast.owner, [command("main", script, **config)])

@@ -5,6 +5,7 @@ import pytest
 
 from apps.executions.models import Execution
 from apps.executions.services.start import execution_start
+from apps.runbooks.services.runbooks import runbook_archive
 from tests.support.executions import command, run_now
 
 EXECUTION_KEYS = {
@@ -143,8 +144,6 @@ def test_bad_list_filters_are_400(cast, api_for, query):
 
 
 def test_an_archived_runbooks_executions_stay_visible(cast, runbook, api_for):
-    from apps.runbooks.services.runbooks import runbook_archive
-
     execution = run_now(execution_start(runbook=runbook, user=cast.runner))
     runbook_archive(runbook=runbook, user=cast.owner)
     assert api_for(cast.viewer).get(f"/api/v1/executions/{execution.pk}/").status_code == 200

@@ -1,14 +1,17 @@
 """Data between steps: earlier output as files, values published through RB_OUTPUTS_FILE."""
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 
 from apps.blocks.executors.command import OutputsTap
+from apps.credentials.services import credential_create
+from apps.executions.services.start import execution_start
 from tests.support.executions import command, output_of, run_now
 
 
 def run_blocks(cast, make_runbook, blocks):
-    from apps.executions.services.start import execution_start
-
     runbook = make_runbook(cast.owner, blocks)
     return run_now(execution_start(runbook=runbook, user=cast.owner))
 
@@ -96,8 +99,6 @@ def test_the_tap_passes_everything_through_without_a_marker():
 
 
 def test_a_secret_written_to_the_outputs_file_is_masked_in_the_values(cast, make_runbook, docker_engine):
-    from apps.credentials.services import credential_create
-
     secret = "s3cr3t-value-for-outputs"
     credential = credential_create(user=cast.owner, name="token", kind="token", secret=secret)
     script = 'echo "leak=before $(cat "$RB_SECRET_TOKEN_FILE") after" >> "$RB_OUTPUTS_FILE"'
@@ -108,9 +109,6 @@ def test_a_secret_written_to_the_outputs_file_is_masked_in_the_values(cast, make
 
 
 def test_values_reach_a_later_api_call_template(cast, make_runbook, docker_engine, settings):
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     paths = []
 
     class Handler(BaseHTTPRequestHandler):

@@ -9,10 +9,12 @@ import time
 from urllib.parse import quote
 
 import pytest
+from django.db import connection
 
 from apps.credentials.services import credential_create
 from apps.environments.models import ExecutionEnvironment
 from apps.executions.models import OutputChunk
+from apps.executions.services.cancel import execution_cancel
 from apps.executions.services.start import execution_start
 from apps.sandbox.labels import INSTANCE_LABEL, instance_id
 from tests.support.executions import command, output_of, run_now
@@ -277,16 +279,12 @@ def test_a_missing_image_fails_the_step_with_its_name(cast, make_runbook, enviro
 
 @pytest.mark.django_db(transaction=True)
 def test_cancel_kills_a_running_step_within_five_seconds(cast, make_runbook, docker_engine):
-    from apps.executions.services.cancel import execution_cancel
-
     runbook = make_runbook(cast.owner, [command("slow", "sleep 100"), command("after", "true")])
     execution = execution_start(runbook=runbook, user=cast.runner)
     canceller_done = threading.Event()
     timing = {}
 
     def cancel_when_running():
-        from django.db import connection
-
         try:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and not containers_of(docker_engine, execution.pk):

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import time_machine
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from apps.executions.jobs import resume_execution
@@ -122,7 +123,6 @@ def test_the_ok_branch_runs_every_step_through_timer_and_approval(cast, incident
 
     # The approval gate: the starter may not approve; a second runner does.
     assert (execution.status, statuses(execution)["approve"]) == ("waiting", "waiting")
-    from django.core.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
         execution_confirm(execution=execution, user=cast.runner, key="approve")

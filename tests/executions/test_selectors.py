@@ -1,6 +1,7 @@
 """Execution reads through the runbook role: who sees what, and in how many queries."""
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
@@ -42,8 +43,6 @@ def test_a_missing_or_odd_pk_is_404(cast, pk):
 
 
 def test_anonymous_users_see_nothing(execution):
-    from django.contrib.auth.models import AnonymousUser
-
     with pytest.raises(Http404):
         execution_for_user(AnonymousUser(), execution.pk)
     assert not executions_visible_to(AnonymousUser()).exists()

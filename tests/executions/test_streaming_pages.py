@@ -5,9 +5,13 @@ import re
 import pytest
 from django.utils import timezone
 
+from apps.executions.consumers import state_frame_for
 from apps.executions.models import Execution, OutputChunk, StepRun
 from apps.executions.output import StepOutput
+from apps.executions.selectors import execution_steps
+from apps.executions.services.start import execution_start
 from apps.executions.templatetags.executions_live import TAIL_LINES
+from tests.support.executions import run_now
 
 ROLES = ("owner", "editor", "runner", "viewer", "outsider", "staff", "admin", "anonymous")
 EXPECTED = {"owner": 200, "editor": 200, "runner": 200, "viewer": 200, "outsider": 404, "staff": 404, "admin": 200}
@@ -138,11 +142,6 @@ def test_a_running_page_connects_the_socket_and_a_final_one_does_not(cast, clien
 
 
 def test_a_waiting_gate_shows_its_buttons_on_the_page_and_in_each_persons_live_frame(cast, client_for, make_runbook):
-    from apps.executions.consumers import state_frame_for
-    from apps.executions.selectors import execution_steps
-    from apps.executions.services.start import execution_start
-    from tests.support.executions import run_now
-
     gate = {"key": "gate", "kind": "instruction", "config": {"markdown": "Check first.", "gate": "confirm"}}
     runbook = make_runbook(cast.owner, [gate])
     execution = run_now(execution_start(runbook=runbook, user=cast.runner))

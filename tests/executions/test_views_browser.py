@@ -2,10 +2,12 @@
 codes in history pinned to the version that ran. The engine runs in-process, as the worker would."""
 
 import pytest
+from django.utils import timezone
 
 from apps.executions.jobs import run_execution
 from apps.executions.models import Execution
 from apps.executions.queue import executions_queue
+from apps.executions.services.start import execution_start
 from apps.runbooks.services.runbooks import runbook_update
 from apps.runbooks.versions import runbook_publish
 from tests.support.browser import sign_in
@@ -86,10 +88,6 @@ def test_a_runner_runs_a_block_then_the_runbook_and_finds_both_in_history(
 def test_without_a_socket_the_execution_page_follows_the_run_and_stops_polling_when_final(
     transactional_db, cast, make_runbook, page
 ):
-    from django.utils import timezone
-
-    from apps.executions.services.start import execution_start
-
     runbook = make_runbook(cast.owner, [command("hello", "echo hi")], title="Polling")
     execution = execution_start(runbook=runbook, user=cast.runner)
     executions_queue().remove(f"execution-{execution.pk}")

@@ -5,6 +5,8 @@ import re
 
 import pytest
 import yaml
+from drf_spectacular.drainage import GENERATOR_STATS
+from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
 RUNBOOK_KEYS = {
@@ -74,9 +76,6 @@ def test_the_docs_page_loads_everything_from_our_own_static_files(client, db):
 
 
 def test_the_runbook_routes_generate_without_warnings_or_errors(db):
-    from drf_spectacular.drainage import GENERATOR_STATS
-    from drf_spectacular.generators import SchemaGenerator
-
     GENERATOR_STATS.reset()
     SchemaGenerator(patterns=None).get_schema(request=None, public=True)
     problems = [*GENERATOR_STATS._warn_cache, *GENERATOR_STATS._error_cache]

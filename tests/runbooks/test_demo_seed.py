@@ -11,6 +11,8 @@ from apps.environments.models import ExecutionEnvironment
 from apps.runbooks.demo import DEMO_RUNBOOKS, demo_seed
 from apps.runbooks.models import Block, Runbook
 from apps.runbooks.selectors import runbook_access_entries, runbook_role_of
+from apps.runbooks.services.runbooks import runbook_archive
+from apps.runbooks.versions import DraftStatus, draft_status, runbook_latest_version
 
 pytestmark = pytest.mark.django_db
 
@@ -81,8 +83,6 @@ def test_the_sre_group_runs_and_oncall_inherits_it(tmp_path):
 
 
 def test_each_demo_runbook_is_published_as_version_1_equal_to_its_draft(tmp_path):
-    from apps.runbooks.versions import DraftStatus, draft_status, runbook_latest_version
-
     demo_seed(var_dir=tmp_path)
     for runbook in Runbook.objects.all():
         assert runbook_latest_version(runbook).number == 1
@@ -148,8 +148,6 @@ def test_a_password_changed_by_its_owner_is_kept_and_reported(tmp_path):
 
 
 def test_an_archived_demo_runbook_is_not_recreated(tmp_path):
-    from apps.runbooks.services.runbooks import runbook_archive
-
     demo_seed(var_dir=tmp_path)
     runbook = Runbook.objects.first()
     runbook_archive(runbook=runbook, user=runbook.owner)

@@ -5,6 +5,7 @@ from django.http import Http404
 
 from apps.audit.models import AuditEvent
 from apps.core.errors import InvalidInput, StaleRevision
+from apps.environments.models import ExecutionEnvironment
 from apps.runbooks.diffing import snapshot_diff
 from apps.runbooks.models import Block, Runbook, RunbookVersion
 from apps.runbooks.services.blocks import block_update
@@ -196,8 +197,6 @@ def test_two_editors_saving_the_same_revision_second_is_refused_naming_the_first
 
 
 def test_rollback_to_a_version_whose_environment_was_deleted_is_refused_cleanly(cast):
-    from apps.environments.models import ExecutionEnvironment
-
     old_env = ExecutionEnvironment.objects.create(name="old", image="alpine:3.19")
     new_env = ExecutionEnvironment.objects.create(name="new", image="alpine:3.20")
     runbook = fresh(cast.runbook)

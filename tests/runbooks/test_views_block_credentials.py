@@ -4,6 +4,7 @@ import pytest
 
 from apps.credentials.services import credential_create, credential_grant
 from apps.runbooks.models import Block
+from apps.runbooks.services.blocks import block_update
 
 
 @pytest.fixture
@@ -48,7 +49,6 @@ def test_a_selected_credential_is_saved_by_id_and_shown_by_name(cast, client_for
 
 def test_editing_keeps_a_credential_someone_else_attached(cast, client_for, credentials):
     _, private = credentials
-    from apps.runbooks.services.blocks import block_update
 
     block = cast.runbook.blocks.get(key="restart")
     block_update(block=block, user=cast.owner, revision=cast.runbook.revision, key="restart", title="",

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from apps.runbooks.models import Runbook
+from apps.runbooks.services.runbooks import runbook_create
 from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.browser
@@ -70,8 +71,6 @@ def test_drag_and_drop_reorders_the_blocks(transactional_db, cast, page):
 
 
 def test_live_search_filters_as_you_type_and_pushes_the_url(transactional_db, cast, page):
-    from apps.runbooks.services.runbooks import runbook_create
-
     runbook_create(user=cast.owner, title="Rotate TLS certificates", tags=["tls"])
     sign_in(page, "owner")
     page.goto(reverse("runbooks:list"))

@@ -3,10 +3,10 @@ runbook, and how the 404 page reads."""
 
 from django.urls import reverse
 
+from apps.runbooks.services.runbooks import runbook_create
+
 
 def test_another_runbooks_block_is_not_found(cast, client_for):
-    from apps.runbooks.services.runbooks import runbook_create
-
     other = runbook_create(
         user=cast.editor, title="Other", blocks=[{"key": "x", "kind": "timer", "config": {"seconds": 1}}]
     )

@@ -9,7 +9,10 @@ import json
 
 import pytest
 
+from apps.environments.models import ExecutionEnvironment
+from apps.executions.services.start import execution_start
 from apps.runbooks.models import Runbook
+from apps.runbooks.versions import runbook_publish
 
 pytestmark = pytest.mark.django_db
 
@@ -154,10 +157,6 @@ def test_the_list_search_refuses_nul_naming_the_parameter(cast, api_for):
 
 
 def test_a_step_key_in_the_url_that_names_no_step_answers_404(cast, api_for):
-    from apps.environments.models import ExecutionEnvironment
-    from apps.executions.services.start import execution_start
-    from apps.runbooks.versions import runbook_publish
-
     ExecutionEnvironment.objects.create(name="busybox", image="runbooks-test-busybox:latest", is_default=True)
     runbook_publish(runbook=cast.runbook, user=cast.owner, message="v1")
     execution = execution_start(runbook=cast.runbook, user=cast.owner)

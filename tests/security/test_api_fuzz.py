@@ -27,7 +27,13 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from werkzeug.test import Client as WsgiClient
 
+from apps.accounts.services import api_token_create
+from apps.credentials.services import credential_create
+from apps.environments.services import environment_create
+from apps.executions.services.start import execution_start
 from apps.runbooks.models import Runbook
+from apps.runbooks.services.runbooks import runbook_create, runbook_update
+from apps.runbooks.versions import runbook_publish
 from runbooks_site.wsgi import application
 
 # Bounded for CI: the whole module stays within a few minutes on two cores.
@@ -54,12 +60,6 @@ def _keep_the_test_transaction_open():
 @pytest.fixture
 def known(cast):
     """A token of the caller, and its real objects by what names them in a path or a body."""
-    from apps.accounts.services import api_token_create
-    from apps.credentials.services import credential_create
-    from apps.environments.services import environment_create
-    from apps.executions.services.start import execution_start
-    from apps.runbooks.services.runbooks import runbook_create, runbook_update
-    from apps.runbooks.versions import runbook_publish
 
     user = cast.admin
     # The first environment becomes the default, which cannot be deleted; paths get the second.

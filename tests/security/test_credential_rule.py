@@ -5,6 +5,7 @@ import base64
 import json
 
 import pytest
+from django.contrib.auth.models import Permission
 
 from apps.credentials.services import credential_create, credential_grant
 from apps.executions.models import Execution
@@ -229,7 +230,6 @@ def test_rollback_by_an_editor_cannot_restore_a_credential_block_they_hold_no_ro
 @pytest.fixture
 def clerk(django_user_model):
     """Staff with the admin's change permissions on runbooks and blocks, and no credential role."""
-    from django.contrib.auth.models import Permission
 
     user = django_user_model.objects.create_user("clerk", password="clerk", is_staff=True)
     codenames = ["change_block", "view_block", "change_runbook", "view_runbook"]

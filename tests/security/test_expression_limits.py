@@ -7,6 +7,7 @@ run it, run the queued job in this process as the worker would, and read the exe
 
 import gc
 import json
+import tracemalloc
 
 import psutil
 import pytest
@@ -21,6 +22,7 @@ from apps.blocks.executors.templating import (
     render_text,
     render_url,
 )
+from apps.blocks.kinds import ConfigError, validate_config
 from apps.executions.models import Execution
 from tests.support.executions import run_now
 
@@ -282,8 +284,6 @@ def test_saving_a_config_does_not_build_the_value_in_the_web_process():
     # Jinja folds constants while compiling: the save-time check must not run `'%30000000d' % 1`.
     import tracemalloc
 
-    from apps.blocks.kinds import validate_config
-
     config = {"expression": "'%30000000d' % 1", "on_true": "continue", "on_false": "stop"}
     tracemalloc.start()
     try:
@@ -295,10 +295,6 @@ def test_saving_a_config_does_not_build_the_value_in_the_web_process():
 
 
 def test_saving_a_template_does_not_fold_filters_into_a_huge_constant():
-    import tracemalloc
-
-    from apps.blocks.kinds import ConfigError, validate_config
-
     body = "{{ " + " ~ ".join(["'x' | center(60000)"] * 200) + " }}"
     config = {"method": "POST", "url": "https://example.com/", "body": body}
     tracemalloc.start()
@@ -316,8 +312,6 @@ def test_saving_a_template_does_not_fold_filters_into_a_huge_constant():
 
 
 def test_saving_a_template_with_a_refused_statement_is_a_field_error():
-    from apps.blocks.kinds import ConfigError, validate_config
-
     config = {"method": "POST", "url": "https://example.com/", "body": "{% macro f() %}{% endmacro %}"}
     with pytest.raises(ConfigError) as caught:
         validate_config("api_call", config)

@@ -1,9 +1,17 @@
 """Issue 12.2: a runner cannot get past an approval gate by running the block after it on its own,
 by cancelling and retrying from it, or by running an older version. Real Docker, Redis and the DB."""
 
-import pytest
+import datetime
 
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from apps.automation.schedules import schedule_create, schedule_update, schedules_tick
+from apps.automation.services import trigger_create, trigger_rotate
+from apps.executions.jobs import resume_execution
 from apps.executions.models import Execution
+from apps.runbooks.services.access import runbook_grant
 from apps.runbooks.services.runbooks import runbook_update
 from apps.runbooks.versions import runbook_publish
 from tests.support.executions import output_of, run_now
@@ -21,8 +29,6 @@ def gated(cast, make_runbook):
 
 @pytest.fixture
 def second_runner(cast, gated, django_user_model):
-    from apps.runbooks.services.access import runbook_grant
-
     other = django_user_model.objects.create_user("second-runner", password="x")
     runbook_grant(runbook=gated, actor=cast.owner, principal=other, role="runner")
     return other
@@ -54,7 +60,6 @@ def test_a_single_block_run_after_an_approval_gate_waits_for_a_second_person(
     assert steps_of(execution)["danger"] == "pending"
 
     assert confirm(api_for(second_runner), execution, "approve").status_code == 200
-    from apps.executions.jobs import resume_execution
 
     resume_execution(execution.pk)
     execution.refresh_from_db()
@@ -79,7 +84,6 @@ def test_cancel_and_retry_from_the_guarded_block_waits_on_the_gate_again(cast, a
 
 def test_a_retry_after_an_approved_gate_keeps_the_approval(cast, api_for, gated, second_runner, docker_engine):
     """The gate was passed by a second person in the run being retried: its decision is carried."""
-    from apps.executions.jobs import resume_execution
 
     runbook_update(
         runbook=gated, user=cast.owner, revision=gated.revision,
@@ -143,9 +147,6 @@ def test_a_runner_cannot_retry_a_run_of_an_older_version(cast, api_for, gated):
 
 
 def fire_hook(trigger, secret: str) -> Execution:
-    from django.test import Client
-    from django.urls import reverse
-
     answer = Client().post(
         reverse("automation:hook", args=[trigger.uuid]), data=b"{}", content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {secret}",
@@ -157,8 +158,6 @@ def fire_hook(trigger, secret: str) -> Execution:
 def test_the_editor_who_made_a_trigger_cannot_approve_the_run_it_fired(
     cast, api_for, gated, second_runner, docker_engine
 ):
-    from apps.automation.services import trigger_create
-
     trigger, secret = trigger_create(runbook=gated, user=cast.editor, data={"name": "mine", "kind": "generic"})
     execution = fire_hook(trigger, secret)
     assert steps_of(execution) == {"approve": "waiting", "danger": "pending"}
@@ -169,8 +168,6 @@ def test_the_editor_who_made_a_trigger_cannot_approve_the_run_it_fired(
 
 
 def test_whoever_rotated_a_triggers_secret_cannot_approve_what_it_fires(cast, api_for, gated, docker_engine):
-    from apps.automation.services import trigger_create, trigger_rotate
-
     trigger, _ = trigger_create(runbook=gated, user=cast.owner, data={"name": "owners", "kind": "generic"})
     secret = trigger_rotate(trigger=trigger, user=cast.editor)
     execution = fire_hook(trigger, secret)
@@ -180,10 +177,6 @@ def test_whoever_rotated_a_triggers_secret_cannot_approve_what_it_fires(cast, ap
 
 
 def test_whoever_made_or_changed_a_schedule_cannot_approve_its_run(cast, api_for, gated, second_runner, docker_engine):
-    import datetime
-
-    from apps.automation.schedules import schedule_create, schedule_update, schedules_tick
-
     schedule = schedule_create(runbook=gated, user=cast.owner, data={"cron": "* * * * *", "timezone": "UTC"})
     schedule_update(schedule=schedule, user=cast.editor, data={"cron": "* * * * *", "timezone": "UTC"})
     fires = schedules_tick(now=schedule.last_fire_at + datetime.timedelta(seconds=61))

@@ -6,7 +6,9 @@ import logging
 import pytest
 
 from apps.credentials.models import Credential
+from apps.credentials.services import credential_create
 from apps.executions.models import Execution
+from apps.executions.services.start import execution_start
 from tests.support.executions import run_now
 
 
@@ -39,8 +41,6 @@ def test_basic_auth_passwords_may_be_unicode(cast, api_for):
 
 def test_a_crashing_step_logs_no_part_of_a_secret(cast, make_runbook, settings, caplog):
     """A secret saved before the rule (written straight to the row) still cannot leak through the log."""
-    from apps.credentials.services import credential_create
-    from apps.executions.services.start import execution_start
 
     credential = credential_create(user=cast.owner, name="legacy", kind="token", secret="placeholder-123")
     credential.secret = "lëgacy-secret-Ω-value"

@@ -9,6 +9,7 @@ something inserted, exactly as an editor's script would, and reads every public 
 import base64
 import html
 import json
+import random
 import re
 import threading
 import time
@@ -17,12 +18,14 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.db import connection
 
-from apps.core.masking.masker import MASK
+from apps.core.masking.masker import MASK, Masker
+from apps.credentials.services import credential_create
+from apps.executions.services.start import execution_start
 from tests.support.executions import command, run_now
-from tests.support.sockets import run
+from tests.support.sockets import communicator, run
 
 # Characters that URL-encoding and JSON escape, so those spellings differ from the raw one.
 SECRET = 'ZQX9rT4w/Lm8v+Kp2s"Hn6y&Bd3f'
@@ -77,7 +80,7 @@ def assert_hidden(where: str, text: str, secret: str = SECRET) -> None:
 
 @pytest.fixture(autouse=True)
 def channel_layer(settings):
-    """Real Redis under a prefix of its own, as tests/executions/test_consumer.py does."""
+    """Real Redis under a prefix of its own, as tests/executions/consumer/conftest.py does."""
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -87,17 +90,12 @@ def channel_layer(settings):
 
 
 def leaking_run(cast, make_runbook, script: str):
-    from apps.credentials.services import credential_create
-    from apps.executions.services.start import execution_start
-
     credential = credential_create(user=cast.owner, name="tok", kind="token", secret=SECRET)
     runbook = make_runbook(cast.owner, [command("leak", PREAMBLE + script, credentials=[credential.pk])])
     return execution_start(runbook=runbook, user=cast.owner)
 
 
 def run_in_worker_thread(execution) -> None:
-    from django.db import connection
-
     try:
         run_now(execution)
     finally:
@@ -106,8 +104,6 @@ def run_in_worker_thread(execution) -> None:
 
 def socket_frames(execution, client_for, user) -> str:
     """Every frame the socket sends while the run goes on, live, until it shows the run finished."""
-    from runbooks_site.asgi import application
-
     session = client_for(user).cookies[settings.SESSION_COOKIE_NAME].value
     headers = [
         (b"host", b"testserver"),
@@ -116,7 +112,7 @@ def socket_frames(execution, client_for, user) -> str:
     ]
 
     async def scenario():
-        socket = WebsocketCommunicator(application, f"/ws/executions/{execution.pk}/", headers=headers)
+        socket = communicator(execution, headers)
         connected, _ = await socket.connect()
         assert connected
         worker = threading.Thread(target=run_in_worker_thread, args=(execution,))
@@ -227,9 +223,6 @@ def test_streamed_output_never_reads_as_a_secret_whatever_is_printed_between_its
     """The masker alone (no Docker): random inserts between a secret's characters (or a base64 of it),
     random chunk splits, and carriage-return overwrites; neither the text read without controls nor
     a terminal's final screen may show a spelling of the secret."""
-    import random
-
-    from apps.core.masking.masker import Masker
 
     rng = random.Random(seed)
     spelling = rng.choice([SECRET, base64.b64encode(b"u:" + SECRET.encode()).decode()])

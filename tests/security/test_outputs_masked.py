@@ -2,9 +2,15 @@
 masker claims, not only the raw one, wherever they are shown: the API, the execution page, the admin.
 """
 
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 
 from apps.core.masking.masker import MASK
+from apps.credentials.services import credential_create
+from apps.executions.services.start import execution_start
 from tests.security.test_masking_render import SECRET, assert_hidden, visible_text
 from tests.support.executions import command, run_now
 
@@ -32,9 +38,6 @@ SPELLINGS = {
 def test_it_masks_every_spelling_of_a_secret_in_published_values(
     spelling, cast, make_runbook, docker_engine, client_for, api_for
 ):
-    from apps.credentials.services import credential_create
-    from apps.executions.services.start import execution_start
-
     credential = credential_create(user=cast.owner, name="tok", kind="token", secret=SECRET)
     runbook = make_runbook(cast.owner, [command("publish", SPELLINGS[spelling], credentials=[credential.pk])])
     execution = run_now(execution_start(runbook=runbook, user=cast.owner))
@@ -65,12 +68,6 @@ def test_it_masks_a_secret_an_api_server_echoes_with_control_characters_inside(
     cast, make_runbook, client_for, api_for, settings
 ):
     """An API call's result (headers, json, body) goes through the same masker as output."""
-    import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    from apps.credentials.services import credential_create
-    from apps.executions.services.start import execution_start
 
     class Echo(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -126,9 +123,6 @@ def test_it_masks_a_secret_an_api_server_echoes_with_control_characters_inside(
 
 
 def test_it_masks_a_secret_quoted_by_an_outputs_file_error(cast, make_runbook, docker_engine, api_for):
-    from apps.credentials.services import credential_create
-    from apps.executions.services.start import execution_start
-
     credential = credential_create(user=cast.owner, name="tok", kind="token", secret=SECRET)
     # Not a valid name: the error names the line's name, which is the secret.
     script = 'printf \'%s=1\\n\' "$(cat "$RB_SECRET_TOK_FILE")" >> "$RB_OUTPUTS_FILE"'

@@ -7,13 +7,12 @@ Origin must match the socket's own scheme, host and port, or an origin in CSRF_T
 import uuid
 
 import pytest
-from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.utils import timezone
 
 from apps.core.redis_url import channel_layer_host
 from apps.executions.models import Execution
-from tests.support.sockets import run
+from tests.support.sockets import communicator, run
 
 
 @pytest.fixture(autouse=True)
@@ -42,10 +41,9 @@ def cookie(cast, client_for) -> tuple[bytes, bytes]:
 
 def connects(execution, headers: list[tuple[bytes, bytes]], *, scheme: str = "ws") -> bool:
     """Whether the socket opens; run on a thread of its own (Playwright may own this thread's loop)."""
-    from runbooks_site.asgi import application
 
     async def scenario() -> bool:
-        socket = WebsocketCommunicator(application, f"/ws/executions/{execution.pk}/", headers=headers)
+        socket = communicator(execution, headers)
         socket.scope["scheme"] = scheme
         connected, _ = await socket.connect(timeout=5)
         await socket.disconnect()

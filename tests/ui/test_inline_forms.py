@@ -11,7 +11,10 @@ import re
 
 import pytest
 from django.urls import reverse
+from guardian.shortcuts import get_users_with_perms
 
+from apps.credentials.services import credential_create
+from apps.environments.models import ExecutionEnvironment
 from apps.runbooks.models import Runbook
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -189,8 +192,6 @@ def test_an_unknown_direction_is_explained_in_the_status_line(cast, client_for):
 
 
 def test_sharing_with_an_unknown_user_and_a_bad_role_reports_both_and_grants_nothing(cast, client_for):
-    from guardian.shortcuts import get_users_with_perms
-
     before = set(get_users_with_perms(cast.runbook))
     answer = client_for(cast.owner).post(
         reverse("runbooks:share_grant", args=[cast.runbook.pk]),
@@ -217,14 +218,10 @@ def test_changing_the_role_of_an_unknown_principal_answers_the_access_table_with
 
 @pytest.fixture
 def credential(cast):
-    from apps.credentials.services import credential_create
-
     return credential_create(user=cast.owner, name="pager-token", kind="token", secret="s3cr3t-value")
 
 
 def test_sharing_a_credential_with_an_unknown_user_answers_the_access_section(cast, client_for, credential):
-    from guardian.shortcuts import get_users_with_perms
-
     before = set(get_users_with_perms(credential))
     answer = client_for(cast.owner).post(
         reverse("credentials:share", args=[credential.pk]), {"principal": "user:nobody-here", "role": "user"}, **HTMX
@@ -247,8 +244,6 @@ def test_an_empty_token_name_answers_the_tokens_section_and_creates_nothing(cast
 
 
 def test_rebuilding_an_image_reference_environment_says_why_in_the_build_section(cast, client_for):
-    from apps.environments.models import ExecutionEnvironment
-
     environment = ExecutionEnvironment.objects.create(name="plain", image="busybox:latest")
     answer = client_for(cast.staff).post(reverse("environments:rebuild", args=[environment.pk]), **HTMX)
     text = answer.content.decode()

@@ -11,6 +11,12 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 
+from apps.audit.services import audit_record
+from apps.credentials.services import credential_create
+from apps.executions.services.start import execution_start
+from apps.runbooks.services.access import runbook_grant
+from apps.runbooks.services.runbooks import runbook_create, runbook_update
+from apps.runbooks.versions import runbook_publish
 from tests.support.browser import sign_in
 from tests.support.executions import command, run_now
 
@@ -35,12 +41,6 @@ DESCRIPTION = """When **p95 latency** of the payments API alarms fire for more t
 @pytest.fixture
 def site(cast, environment):
     """A runbook of every block kind with two versions, a finished run, a credential and audit rows."""
-    from apps.audit.services import audit_record
-    from apps.credentials.services import credential_create
-    from apps.executions.services.start import execution_start
-    from apps.runbooks.services.access import runbook_grant
-    from apps.runbooks.services.runbooks import runbook_create, runbook_update
-    from apps.runbooks.versions import runbook_publish
 
     long_url = "https://status.example.com/api/v2/components/payments-api-eu-west-1/incidents?include=updates&limit=50"
     runbook = runbook_create(

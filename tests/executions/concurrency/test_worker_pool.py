@@ -12,6 +12,7 @@ from itertools import combinations
 import pytest
 import redis
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from apps.executions.models import Execution, OutputChunk, StepRun
 from apps.executions.selectors import execution_queue_position
@@ -164,7 +165,6 @@ def test_a_flushed_redis_loses_no_queued_run_and_no_timer(cast, make_runbook, st
         assert output.count(f"ran-{execution.pk}") == 1, output
 
     timer_step = StepRun.objects.get(execution=timer_run, block_key="pause")
-    from django.utils.dateparse import parse_datetime
 
     due = parse_datetime(timer_step.result["wait"]["until"])
     (resumed,) = _finished([timer_run], 60)

@@ -4,14 +4,13 @@ import pytest
 
 from apps.runbooks.exchange.services import runbook_export
 from apps.runbooks.models import Runbook
+from apps.runbooks.versions import runbook_publish
 from tests.runbooks.exchange.conftest import counts
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_viewer_exports_the_draft_and_a_version_as_markdown(world, api_for):
-    from apps.runbooks.versions import runbook_publish
-
     cast = world.cast
     runbook_publish(runbook=cast.runbook, user=cast.owner, message="v1")
     api = api_for(cast.viewer)

@@ -3,6 +3,7 @@
 import pytest
 
 from apps.blocks.kinds import ConfigError, validate_config
+from apps.runbooks.services.runbooks import runbook_update
 
 pytestmark = pytest.mark.django_db
 
@@ -18,8 +19,6 @@ def test_attributes_are_kept_only_when_given_and_the_format_s_own_names_are_refu
 
 
 def test_editing_a_block_on_its_page_keeps_its_attributes(cast, client_for):
-    from apps.runbooks.services.runbooks import runbook_update
-
     runbook = runbook_update(
         runbook=cast.runbook, user=cast.owner, revision=cast.runbook.revision,
         blocks=[{"key": "wait", "kind": "timer", "config": {"seconds": 5, "attributes": {"interactive": "true"}}}],

@@ -1,6 +1,7 @@
 """The pages: download, upload as a new runbook, upload over the draft with a diff before saving."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.runbooks.exchange.services import runbook_export
 from apps.runbooks.models import Runbook
@@ -19,8 +20,6 @@ def test_the_runbook_page_offers_the_download(world, client_for):
 
 
 def test_uploading_on_the_list_page_creates_a_runbook_or_lists_the_problems(world, client_for):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     client = client_for(world.cast.editor)
     assert 'action="/runbooks/import"' in client.get("/runbooks/").content.decode()
     upload = SimpleUploadedFile("r.md", b"# From a file\n\n```sh\necho hi\n```\n", content_type="text/markdown")
@@ -35,8 +34,6 @@ def test_uploading_on_the_list_page_creates_a_runbook_or_lists_the_problems(worl
 
 
 def test_uploading_over_the_draft_shows_the_diff_and_saves_only_on_confirm(world, client_for):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     cast = world.cast
     client = client_for(cast.editor)
     text = runbook_export(runbook=cast.runbook).replace("echo restarting", "echo changed")
