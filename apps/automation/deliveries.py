@@ -18,9 +18,9 @@ from django.utils import timezone
 from apps.audit.services import audit_record
 from apps.automation import payloads
 from apps.automation.models import Delivery, DeliveryOutcome, Proposal, Trigger, TriggerAction, TriggerFire
-from apps.core.api import check_json_values
 from apps.core.errors import Conflict, InvalidInput, ServiceUnavailable
 from apps.core.masking.masker import Masker
+from apps.core.parsers import check_json_values
 from apps.credentials.fields import CredentialDecryptError
 from apps.credentials.models import Credential
 from apps.executions.models import Execution

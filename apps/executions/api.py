@@ -14,8 +14,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api import MAX_INT
 from apps.core.errors import InvalidInput
+from apps.core.parsers import MAX_INT
 from apps.executions.models import Execution, ExecutionStatus, OutputChunk, StepRun
 from apps.executions.selectors import execution_for_user, execution_steps, executions_visible_to
 from apps.executions.serializers import (

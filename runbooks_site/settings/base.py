@@ -228,7 +228,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Every API reads JSON through our size-limited parser: 413 past 16 MiB, never Django's HTML 400.
-    "DEFAULT_PARSER_CLASSES": ["apps.core.api.LimitedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.LimitedJSONParser"],
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
