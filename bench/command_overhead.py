@@ -28,6 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import django
+from django.core.management import call_command
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 IMAGE = os.environ.get("BENCH_IMAGE", "runbooks-test-busybox:latest")
 
@@ -38,15 +41,12 @@ def django_setup(workdir: Path) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "runbooks_site.settings.test")
     os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
-    import django
-
     django.setup()
-    from django.core.management import call_command
-
     call_command("migrate", verbosity=0, interactive=False)
 
 
 def flush_queue() -> None:
+    # Imported after django_setup(): the apps need the settings it chose and a loaded app registry.
     from apps.executions.queue import executions_queue
 
     executions_queue().connection.flushdb()
@@ -54,6 +54,7 @@ def flush_queue() -> None:
 
 def make_runbook(script: str, **environment_limits):
     """A user, an environment on IMAGE and a published one-block runbook running `script`."""
+    # Imported after django_setup(): the apps need the settings it chose and a loaded app registry.
     from django.contrib.auth import get_user_model
 
     from apps.environments.models import ExecutionEnvironment
@@ -75,6 +76,7 @@ def make_runbook(script: str, **environment_limits):
 
 
 def api_client(user):
+    # Imported after django_setup(): the apps need the settings it chose and a loaded app registry.
     from rest_framework.test import APIClient
 
     from apps.accounts.services import api_token_create
@@ -86,6 +88,7 @@ def api_client(user):
 
 
 def platform_run(client, runbook) -> float:
+    # Imported after django_setup(): the apps need the settings it chose and a loaded app registry.
     from apps.executions.jobs import run_execution
     from apps.executions.models import Execution
 

@@ -30,6 +30,13 @@ import threading
 import time
 from pathlib import Path
 
+import django
+import psutil
+import psycopg
+import redis
+from django.core.management import call_command
+from rq import Worker as RQWorker
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 IMAGE = os.environ.get("BENCH_IMAGE", "runbooks-test-busybox:latest")
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://runbooks:runbooks@127.0.0.1/rb_bench_concurrency")
@@ -37,8 +44,6 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/12")
 
 
 def ensure_database() -> None:
-    import psycopg
-
     name = DATABASE_URL.rsplit("/", 1)[1]
     admin = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin, autocommit=True) as connection:
@@ -51,22 +56,20 @@ def django_setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "runbooks_site.settings.test")
     os.environ["DATABASE_URL"] = DATABASE_URL
     os.environ["REDIS_URL"] = REDIS_URL
-    import django
-
     django.setup()
-    from django.core.management import call_command
-
     call_command("migrate", verbosity=0, interactive=False)
     call_command("flush", verbosity=0, interactive=False)
 
 
 def flush_queue() -> None:
+    # Imported after django_setup(): the apps need the settings it chose and a loaded app registry.
     from apps.executions.queue import executions_queue
 
     executions_queue().connection.flushdb()
 
 
 def make_runbooks(count: int, script: str) -> tuple:
+    # Imported after django_setup(): the apps need the settings it chose and a loaded app registry.
     from django.contrib.auth import get_user_model
 
     from apps.environments.models import ExecutionEnvironment
@@ -106,9 +109,6 @@ class Worker:
         )
 
     def __enter__(self) -> "Worker":
-        import redis
-        from rq import Worker as RQWorker
-
         connection = redis.Redis.from_url(REDIS_URL)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -122,8 +122,6 @@ class Worker:
 
     def rss(self) -> int:
         """Bytes resident in the worker command's process group (the pool, its workers, the reaper)."""
-        import psutil
-
         total = 0
         for process in psutil.process_iter(["pid"]):
             try:
@@ -145,6 +143,7 @@ class Worker:
 def run_all(user, runbooks: list, concurrency: int, memory: dict | None = None) -> list:
     """Start one run per runbook (in this order) under a fresh worker pool; the finished executions.
     With `memory`, it gets the pool's idle and peak RSS (bytes) while the runs ran."""
+    # Imported after django_setup(): the apps need the settings it chose and a loaded app registry.
     from apps.executions.models import Execution
     from apps.executions.services.start import execution_start
 

@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from playwright.sync_api import sync_playwright
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from live_stack import IMAGE, LiveStack
 
@@ -58,8 +60,6 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=10)
     parser.add_argument("--cold", action="store_true", help="warm containers off: a new container per step")
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     print(f"warm containers: {'off (--cold)' if args.cold else 'on'}", flush=True)
     with LiveStack(f"echo {LINE}", warm=not args.cold) as stack, sync_playwright() as playwright:
         browser, page = stack.signed_in_page(playwright)

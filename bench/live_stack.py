@@ -18,6 +18,8 @@ import time
 import uuid
 from pathlib import Path
 
+import redis
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 IMAGE = os.environ.get("BENCH_IMAGE", "runbooks-test-busybox:latest")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
@@ -88,8 +90,6 @@ class LiveStack:
         return result.stdout
 
     def __enter__(self) -> "LiveStack":
-        import redis
-
         redis.Redis.from_url(REDIS_URL).flushdb()
         self.manage("migrate", "--no-input")
         self.runbook = json.loads(
@@ -131,8 +131,6 @@ class LiveStack:
         return self
 
     def __exit__(self, *exc) -> None:
-        import redis
-
         for process in self.processes.values():
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)

@@ -36,6 +36,7 @@ def child(workdir: Path, lines: int) -> None:
     """The worker side: start the run through the service and run its job here, then report."""
     django_setup(workdir)
     flush_queue()
+    # Imported after django_setup(): the apps need the settings it chose and a loaded app registry.
     from django.conf import settings
 
     from apps.executions.jobs import run_execution

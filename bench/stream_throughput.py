@@ -22,6 +22,8 @@ import threading
 import time
 from pathlib import Path
 
+from playwright.sync_api import sync_playwright
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from live_stack import IMAGE, LiveStack, largest_rss_kib, peak_rss_kib, tree_rss_kib
 
@@ -72,8 +74,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=200_000)
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     with LiveStack(f"seq 1 {args.lines}") as stack, sync_playwright() as playwright:
         worker, daphne = stack.processes["worker"].pid, stack.processes["daphne"].pid
         peaks = {"worker": 0, "worker tree": 0, "daphne": 0}

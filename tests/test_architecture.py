@@ -121,12 +121,19 @@ def test_no_module_import_cycles():
     assert cycles == [], "import cycles between modules:\n" + "\n".join(" ↔ ".join(c) for c in cycles)
 
 
+def _is_import(line: str) -> bool:
+    return line.strip().startswith(("from ", "import "))
+
+
 def _explained(lines: list[str], lineno: int) -> bool:
-    """A comment on the import's line, or just above the group of imports it belongs to."""
+    """A comment on the import's line, or just above the group of imports it belongs to (a group's sections,
+    standard library, third party, ours, are apart by a blank line)."""
     if "#" in lines[lineno - 1]:
         return True
     above = lineno - 2
-    while above >= 0 and lines[above].strip().startswith(("from ", "import ")):
+    while above >= 0 and (
+        _is_import(lines[above]) or (above > 0 and not lines[above].strip() and _is_import(lines[above - 1]))
+    ):
         above -= 1
     return above >= 0 and lines[above].strip().startswith("#")
 
@@ -144,9 +151,26 @@ def _function_level_imports(path: Path) -> list[int]:
     return sorted(set(found))
 
 
+def test_a_comment_above_an_import_group_explains_all_its_sections():
+    lines = [
+        "def f():",
+        "    # Imported after django.setup().",
+        "    from django.contrib.auth import get_user_model",
+        "",
+        "    from apps.runbooks.models import Runbook",
+        "",
+        "    x = 1",
+        "    from apps.runbooks.versions import runbook_publish",
+    ]
+    assert _explained(lines, 3) and _explained(lines, 5)
+    assert not _explained(lines, 8)
+
+
 def test_function_level_imports_say_why():
     unexplained = {
-        str(path.relative_to(ROOT)): lines for path in _python_files() if (lines := _function_level_imports(path))
+        str(path.relative_to(ROOT)): lines
+        for path in _python_files(include_tests=True)
+        if (lines := _function_level_imports(path))
     }
     assert unexplained == {}, "function-level imports without a comment saying why:\n" + "\n".join(
         f"{path}: lines {lines}" for path, lines in unexplained.items()
