@@ -9,6 +9,7 @@ step lands in test-artifacts/flow/.
 """
 
 import json
+import os
 import re
 import threading
 import time
@@ -18,10 +19,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import redis
 
+from tests.support.holds import hold, release
 from tests.support.live_stack import BASE_DIR, Stack
 
 SHOTS = BASE_DIR / "test-artifacts" / "flow"
-REDIS_DB_URL = "redis://127.0.0.1:6379/10"
+# A Redis database of this test alone (it is flushed first); another for a second checkout on the same server.
+REDIS_DB_URL = os.environ.get("RUNBOOKS_TEST_FLOW_REDIS_URL", "redis://127.0.0.1:6379/10")
 SECRET = f"flow-secret-{uuid.uuid4().hex}"
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.django_db(transaction=True)]
 
@@ -154,7 +157,7 @@ def watch_until_final(page, timeout: float = 60) -> list[str]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         final = page.eval_on_selector("#execution-status", "element => element.dataset.final === '1'")
-        text = page.eval_on_selector_all("pre[id^='output-']", "pres => pres.map(pre => pre.textContent).join('')")
+        text = output_text(page)
         if not seen or text != seen[-1]:
             seen.append(text)
         if final:
@@ -173,7 +176,35 @@ def run_from_runbook_page(page, runbook_id: int, button: str) -> int:
     return number_in(page.url, r"/executions/(\d+)/")
 
 
-TICKS = 'cat /etc/flow-built; for i in 1 2 3 4 5 6 7 8; do echo "tick $i"; sleep 0.25; done'
+# Each tick is held until the test has seen it on the page (tests.support.holds): the output grows
+# tick by tick on the open page however loaded the machine (a `sleep 0.25` between ticks was over
+# before a slow page had loaded, and the whole output came at once by replay).
+TICKS = f'cat /etc/flow-built; for i in 1 2 3 4 5 6 7 8; do echo "tick $i"; {hold("next-$i")}; done'
+TICK_NAMES = tuple(f"next-{number}" for number in range(1, 9))
+
+
+def output_text(page) -> str:
+    return page.eval_on_selector_all("pre[id^='output-']", "pres => pres.map(pre => pre.textContent).join('')")
+
+
+def wait_for_tick(page, number: int) -> None:
+    page.wait_for_function(
+        "n => [...document.querySelectorAll(\"pre[id^='output-']\")].some(pre => pre.textContent.includes(`tick ${n}`))",
+        arg=number,
+    )
+
+
+def watch_tick_by_tick(page, stack, execution_id: int) -> list[str]:
+    """The run's output after each tick of the held probe (each released once the page shows it),
+    then once the execution shows a final state."""
+    seen = []
+    for number, name in enumerate(TICK_NAMES, start=1):
+        wait_for_tick(page, number)
+        assert page.locator("#execution-status[data-final='1']").count() == 0, f"final at tick {number}"
+        seen.append(output_text(page))
+        release(stack, execution_id=execution_id, block_key="probe", names=(name,))
+    page.locator("#execution-status[data-final='1']").wait_for()
+    return [*seen, output_text(page)]
 
 
 def test_the_demo_flow_from_sign_in_to_rollback_with_a_viewer_who_cannot_run(stack, people, status_server):
@@ -240,7 +271,7 @@ def test_the_demo_flow_from_sign_in_to_rollback_with_a_viewer_who_cannot_run(sta
 
     # One block, watched live: the output grows in the open page over the socket, no reload.
     single_id = run_from_runbook_page(author, runbook_id, "Run block probe")
-    seen = watch_until_final(author)
+    seen = watch_tick_by_tick(author, stack, single_id)
     growing = [text for text in seen if "tick" in text and "tick 8" not in text]
     assert len(growing) >= 3, f"the output did not arrive progressively: {seen!r}"
     assert "built by the platform" in seen[-1] and "tick 8" in seen[-1]
@@ -250,6 +281,8 @@ def test_the_demo_flow_from_sign_in_to_rollback_with_a_viewer_who_cannot_run(sta
 
     # The whole runbook: the API call carries the stored secret, the page never shows it.
     full_id = run_from_runbook_page(author, runbook_id, "▶ Run runbook")
+    wait_for_tick(author, 1)
+    release(stack, execution_id=full_id, block_key="probe", names=TICK_NAMES)  # watched above: all at once
     seen = watch_until_final(author)
     assert "Succeeded" in author.inner_text("#execution-status")
     assert author.evaluate("window.__samePage") is True

@@ -126,6 +126,15 @@ def open_run(page, execution_id: int):
     return page
 
 
+def wait_for_output(page, text: str, timeout: float = 20000) -> None:
+    """Some step's output pane shows `text` (a live frame or the replay put it there)."""
+    page.wait_for_function(
+        "text => [...document.querySelectorAll(\"pre[id^='output-']\")].some(pane => pane.textContent.includes(text))",
+        arg=text,
+        timeout=timeout,
+    )
+
+
 def region(page, execution_id: int):
     return page.locator(f"#execution-{execution_id}")
 

@@ -9,7 +9,15 @@ import time
 
 import pytest
 
-from tests.executions.live.conftest import assert_page_whole, open_run, shoot, start_run, visible_buttons
+from tests.executions.live.conftest import (
+    assert_page_whole,
+    open_run,
+    shoot,
+    start_run,
+    visible_buttons,
+    wait_for_output,
+)
+from tests.support.holds import hold, release
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.django_db(transaction=True)]
 
@@ -19,7 +27,8 @@ KEYS = ["prep", "gate", "after"]
 
 def blocks(gate: str) -> list[dict]:
     return [
-        {"key": "prep", "kind": "command", "config": {"script": "sleep 1.5; echo prepared"}},
+        # Held until both pages are open, so the gate's state arrives on them as a live frame.
+        {"key": "prep", "kind": "command", "config": {"script": f"echo preparing; {hold()}; echo prepared"}},
         {"key": "gate", "kind": "instruction", "config": {"markdown": "Scale the pool down?", "gate": gate}},
         {"key": "after", "kind": "command", "config": {"script": "echo finished"}},
     ]
@@ -55,6 +64,10 @@ def test_a_waiting_gates_buttons_show_for_the_starter_and_a_second_runner_every_
         execution_id = start_run(starter, data["runbook"])
         # Opened while the first step still runs: the gate's state arrives as a live frame.
         open_run(second, execution_id)
+        for page in (starter, second):
+            wait_for_output(page, "preparing")
+            assert page.locator(".gate-prompt").count() == 0, "the page is open before the gate waits"
+        release(stack, execution_id=execution_id, block_key="prep")
         for page in (starter, second):
             page.locator(".gate-prompt").wait_for()
             wait_for_buttons(page, execution_id, expected_at_gate(gate, starter=page is starter))

@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from tests.executions.live.conftest import assert_page_whole, open_run, start_run, visible_buttons
+from tests.executions.live.conftest import assert_page_whole, open_run, start_run, visible_buttons, wait_for_output
 from tests.executions.live.test_gate_buttons import wait_for_buttons
+from tests.support.holds import hold, release
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.django_db(transaction=True)]
 
@@ -21,14 +22,16 @@ def seconds_shown(page, selector: str) -> float:
 
 
 def test_durations_tick_while_a_command_runs(stack, open_page):
-    data = stack.setup([{"key": "slow", "kind": "command", "config": {"script": "echo started; sleep 7; echo done"}}])
+    # Held until the page has ticked to 3 s, then 4 s more: at least 7 s in all, however loaded the machine.
+    script = f"echo started; {hold()}; sleep 4; echo done"
+    data = stack.setup([{"key": "slow", "kind": "command", "config": {"script": script}}])
     page = open_page(data["users"]["starter"])
     execution_id = start_run(page, data["runbook"])
     step = page.locator("[id^='step-state-'][data-status='running']")
     step.wait_for()
     step_id = step.get_attribute("id").removeprefix("step-state-")
     page.wait_for_function("() => /started/.test(document.querySelector(\"pre[id^='output-']\").textContent)")
-    # 3 s into the 7 s command, both durations say about 3 s (they used to stay at "0.2 s").
+    # 3 s into the held command, both durations say about 3 s (they used to stay at "0.2 s").
     page.wait_for_function(
         """id => {
             const secs = el => parseFloat((el && el.textContent.match(/^([\\d.]+) s$/) || [0, -1])[1]);
@@ -36,9 +39,10 @@ def test_durations_tick_while_a_command_runs(stack, open_page):
                 && secs(document.getElementById('execution-duration')) >= 3;
         }""",
         arg=step_id,
-        timeout=6000,
+        timeout=15000,
     )
     assert page.get_attribute(f"#step-state-{step_id}", "data-status") == "running", "ticked while still running"
+    release(stack, execution_id=execution_id, block_key="slow")
     page.locator("#execution-status[data-final='1']").wait_for()
     final = seconds_shown(page, f"#step-duration-{step_id}")
     assert 7 <= final < 30, final
@@ -49,7 +53,7 @@ def test_a_run_that_fails_while_watched_stays_whole_and_retries_from_the_failed_
     data = stack.setup(
         [
             {"key": "first", "kind": "command", "config": {"script": "echo one"}},
-            {"key": "boom", "kind": "command", "config": {"script": "echo about to fail; sleep 1.5; exit 3"}},
+            {"key": "boom", "kind": "command", "config": {"script": f"echo about to fail; {hold()}; exit 3"}},
             {"key": "never", "kind": "command", "config": {"script": "echo never"}},
         ]
     )
@@ -59,7 +63,9 @@ def test_a_run_that_fails_while_watched_stays_whole_and_retries_from_the_failed_
     execution_id = start_run(starter, data["runbook"])
     open_run(second, execution_id)
     for page in (starter, second):
+        wait_for_output(page, "about to fail")
         wait_for_buttons(page, execution_id, ["Cancel run…"], timeout=20)
+    release(stack, execution_id=execution_id, block_key="boom")  # both saw it run: now it fails
     for page in (starter, second):
         page.locator("#execution-status[data-final='1']").wait_for()
         assert "Failed" in page.inner_text("#execution-status")
@@ -71,6 +77,8 @@ def test_a_run_that_fails_while_watched_stays_whole_and_retries_from_the_failed_
     second.locator(f"#execution-{execution_id}").get_by_role("button", name="Retry from here").click()
     second.wait_for_url(lambda url: re.search(r"/executions/(\d+)/$", url) and f"/{execution_id}/" not in url)
     retry_id = int(re.search(r"/executions/(\d+)/", second.url).group(1))
+    wait_for_output(second, "about to fail")  # the retried step runs (held) again
+    release(stack, execution_id=retry_id, block_key="boom")
     second.locator("#execution-status[data-final='1']").wait_for()
     assert_page_whole(second, retry_id, keys, {"boom": "about to fail"})
     assert f"run #{execution_id}" in second.inner_text(f"#execution-{retry_id} dl.meta")
@@ -108,7 +116,8 @@ def test_a_timer_counts_down_for_both_and_a_second_runner_skips_it(stack, open_p
 
 
 def test_a_second_runner_cancels_a_running_command_and_both_keep_its_output(stack, open_page):
-    script = 'for i in $(seq 1 300); do echo "tick $i"; sleep 0.2; done'
+    # Ticks until it is cancelled (or the environment's 120 s timeout): nothing here ends it but the test.
+    script = 'i=0; while true; do i=$((i + 1)); echo "tick $i"; sleep 0.2; done'
     data = stack.setup(
         [
             {"key": "ticks", "kind": "command", "config": {"script": script}},

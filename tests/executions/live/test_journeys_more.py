@@ -2,27 +2,24 @@
 starts; and the same journeys (a command, a confirm gate) with every page opened MID-RUN, after the
 first step has already written output, so what came before arrives by replay and the rest live. After
 every transition the header, every step and all output so far are on the page, and exactly the right
-buttons are visible. The mid-run journeys race the worker, so each is walked several times."""
+buttons are visible. The first step of a mid-run journey is held (tests.support.holds) until both pages
+have shown the mid-run state, so that state is still the run's, however loaded the machine; opening a
+page races the replay against the live frames, so each journey is walked several times."""
 
 import re
 
 import pytest
 
-from tests.executions.live.conftest import assert_page_whole, open_run, start_run
+from tests.executions.live.conftest import assert_page_whole, open_run, start_run, wait_for_output
 from tests.executions.live.test_gate_buttons import wait_for_buttons
+from tests.support.holds import hold, release
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.django_db(transaction=True)]
 
 TRIES = 3
-
-
-def wait_for_output(page, text: str, timeout: float = 20000) -> None:
-    """Some step's output pane shows `text` (a live frame or the replay put it there)."""
-    page.wait_for_function(
-        "text => [...document.querySelectorAll(\"pre[id^='output-']\")].some(pane => pane.textContent.includes(text))",
-        arg=text,
-        timeout=timeout,
-    )
+# A timeout is a wall clock nobody can hold: the stuck step's is long enough for what happens while it
+# runs (page reads only; both people sign in before the run starts), and short enough to wait for.
+STUCK_TIMEOUT_SECONDS = 30
 
 
 def wait_for_final(page, label: str) -> None:
@@ -55,6 +52,11 @@ def assert_not_final(page) -> None:
     assert page.locator("#execution-status[data-final='1']").count() == 0, "opened mid-run, not after"
 
 
+def assert_before_the_gate(page) -> None:
+    assert_not_final(page)
+    assert page.locator(".gate-prompt").count() == 0, "opened while the first step runs, before the gate"
+
+
 def test_a_step_that_times_out_while_watched_stays_whole_and_offers_retry(stack, open_page):
     data = stack.setup(
         [
@@ -62,7 +64,10 @@ def test_a_step_that_times_out_while_watched_stays_whole_and_offers_retry(stack,
             {
                 "key": "stuck",
                 "kind": "command",
-                "config": {"script": "echo waiting for the lock; sleep 60; echo never printed", "timeout_seconds": 10},
+                "config": {
+                    "script": "echo waiting for the lock; sleep 60; echo never printed",
+                    "timeout_seconds": STUCK_TIMEOUT_SECONDS,
+                },
             },
             {"key": "after", "kind": "command", "config": {"script": "echo after"}},
         ]
@@ -70,6 +75,7 @@ def test_a_step_that_times_out_while_watched_stays_whole_and_offers_retry(stack,
     keys = ["first", "stuck", "after"]
     so_far = {"first": "warmed up", "stuck": "waiting for the lock"}
     starter = open_page(data["users"]["starter"])
+    second = open_page(data["users"]["second"])  # signed in now: opening the run is all it does mid-run
     execution_id = start_run(starter, data["runbook"])  # opened before the run starts
     wait_for_output(starter, "waiting for the lock")
     # The starter's own buttons while the step runs, before anyone else is watching.
@@ -77,7 +83,6 @@ def test_a_step_that_times_out_while_watched_stays_whole_and_offers_retry(stack,
     assert_page_whole(starter, execution_id, keys, so_far)
     assert "Running" in starter.inner_text("#execution-status")
 
-    second = open_page(data["users"]["second"])
     open_run(second, execution_id)
     wait_for_output(second, "waiting for the lock")
     wait_for_buttons(second, execution_id, ["Cancel run…"])
@@ -106,7 +111,7 @@ def test_a_step_that_times_out_while_watched_stays_whole_and_offers_retry(stack,
 def test_a_command_opened_mid_run_by_the_starter_and_a_second_runner_stays_whole(stack, open_page):
     data = stack.setup(
         [
-            {"key": "drain", "kind": "command", "config": {"script": "echo draining node-1; sleep 3; echo drained"}},
+            {"key": "drain", "kind": "command", "config": {"script": f"echo draining node-1; {hold()}; echo drained"}},
             {"key": "report", "kind": "command", "config": {"script": "echo all nodes drained"}},
         ]
     )
@@ -120,6 +125,8 @@ def test_a_command_opened_mid_run_by_the_starter_and_a_second_runner_stays_whole
         for page in (starter, second):
             wait_for_buttons(page, execution_id, ["Cancel run…"])
             assert_page_whole(page, execution_id, keys, {"drain": "draining node-1"})
+        # Both saw the mid-run state while the step was held: now the rest arrives live.
+        release(stack, execution_id=execution_id, block_key="drain")
         for page in (starter, second):
             wait_for_final(page, "Succeeded")
             assert_page_whole(
@@ -132,7 +139,7 @@ def test_a_command_opened_mid_run_by_the_starter_and_a_second_runner_stays_whole
 def test_a_confirm_gate_opened_mid_run_shows_its_buttons_and_continues(stack, open_page):
     data = stack.setup(
         [
-            {"key": "prep", "kind": "command", "config": {"script": "echo preparing; sleep 3; echo prepared"}},
+            {"key": "prep", "kind": "command", "config": {"script": f"echo preparing; {hold()}; echo prepared"}},
             {"key": "gate", "kind": "instruction", "config": {"markdown": "Fail over the primary?", "gate": "confirm"}},
             {"key": "after", "kind": "command", "config": {"script": "echo failed over"}},
         ]
@@ -140,7 +147,14 @@ def test_a_confirm_gate_opened_mid_run_shows_its_buttons_and_continues(stack, op
     keys = ["prep", "gate", "after"]
     launcher, starter, second = watchers(open_page, data["users"])
     for attempt in range(TRIES):
-        execution_id = start_and_open_mid_run(launcher, (starter, second), data["runbook"], "preparing")
+        execution_id = start_and_open_mid_run(
+            launcher, (starter, second), data["runbook"], "preparing", check=assert_before_the_gate
+        )
+        for page in (starter, second):
+            wait_for_buttons(page, execution_id, ["Cancel run…"])
+            assert_page_whole(page, execution_id, keys, {"prep": "preparing"})
+        # The gate's prompt and buttons then arrive live on both pages.
+        release(stack, execution_id=execution_id, block_key="prep")
         for page in (starter, second):
             page.locator(".gate-prompt").wait_for(timeout=20000)
             wait_for_buttons(page, execution_id, ["Cancel run…", "Continue", "Reject"])
