@@ -72,7 +72,7 @@ def test_web_without_docker_is_healthy_once_a_worker_reports_docker(web):
     assert up.json() == {"database": "ok", "redis": "ok", "docker": "ok", "status": "ok"}
 
     os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
+    process.wait(timeout=120)  # a loaded machine stops a worker pool slowly; the heartbeat is what is tested
     down = health_until(web, lambda response: response.status_code == 503)
     assert down.json()["problems"] == ["docker: no worker has reported in the last 30 s"]
     assert (down.json()["database"], down.json()["redis"]) == ("ok", "ok")
