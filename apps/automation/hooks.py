@@ -12,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from apps.automation.deliveries import REFUSED, hook_deliver
+from apps.core.parsers import read_limited
 
 MAX_HOOK_BYTES = getattr(settings, "RUNBOOKS_HOOK_MAX_BYTES", 1024 * 1024)
 
@@ -29,16 +30,10 @@ def _refused() -> JsonResponse:
 @csrf_exempt
 @require_POST
 def hook(request: HttpRequest, uuid) -> JsonResponse:
-    too_large = JsonResponse({"detail": f"The body is over {MAX_HOOK_BYTES:,} bytes."}, status=413)
-    try:
-        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_HOOK_BYTES:
-            return too_large
-    except ValueError:
-        pass
     # Read from the stream, not request.body, so a lying or missing Content-Length cannot make us hold more.
-    body = request.read(MAX_HOOK_BYTES + 1)
-    if len(body) > MAX_HOOK_BYTES:
-        return too_large
+    body = read_limited(request, request.META.get("CONTENT_LENGTH"), MAX_HOOK_BYTES)
+    if body is None:
+        return JsonResponse({"detail": f"The body is over {MAX_HOOK_BYTES:,} bytes."}, status=413)
     try:
         # Any text is routed here, so a malformed id gets the very same 404 as an unknown one.
         trigger_uuid = str(UUID(uuid))

@@ -87,6 +87,19 @@ def check_json_values(data) -> None:
         raise InvalidInput(problems)
 
 
+def read_limited(stream, declared_length: str | None, limit: int) -> bytes | None:
+    """A request body of at most `limit` bytes, or None when it is over, by its declared length or by
+    what arrives: the stream is read up to the limit, so a lying or missing Content-Length cannot make
+    the process hold more."""
+    try:
+        if declared_length and int(declared_length) > limit:
+            return None
+    except ValueError:
+        pass
+    body = stream.read(limit + 1)
+    return None if len(body) > limit else body
+
+
 class LimitedJSONParser(BaseParser):
     """JSON only, and never more than MAX_REQUEST_BYTES read into memory.
 
@@ -101,16 +114,9 @@ class LimitedJSONParser(BaseParser):
     def parse(self, stream, media_type=None, parser_context=None):
         request = (parser_context or {}).get("request")
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
-        too_large = TooLarge({"non_field_errors": [f"The request body is over {MAX_REQUEST_BYTES:,} bytes."]})
-        try:
-            if declared and int(declared) > MAX_REQUEST_BYTES:
-                raise too_large
-        except ValueError:
-            pass
-        # A body without (or lying about) Content-Length is cut off here rather than read whole.
-        raw = stream.read(MAX_REQUEST_BYTES + 1)
-        if len(raw) > MAX_REQUEST_BYTES:
-            raise too_large
+        raw = read_limited(stream, declared, MAX_REQUEST_BYTES)
+        if raw is None:
+            raise TooLarge({"non_field_errors": [f"The request body is over {MAX_REQUEST_BYTES:,} bytes."]})
         try:
             data = JSONParser().parse(io.BytesIO(raw), media_type, parser_context)
         except RecursionError:
