@@ -24,15 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PYTHON = sys.executable
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+sys.path.insert(0, str(ROOT))  # run as a script from docs/: the checkout's packages are not on the path yet
+
+from tests.support.browser import CHROMIUM_ARGS  # noqa: E402 - the one list of Chromium's flags, after the path
 
 
 def free_port() -> int:
