@@ -97,7 +97,18 @@ class WorkerHeartbeatThread(threading.Thread):
         self.join(timeout=timeout)
 
 
+# How long an idle worker's BLPOP waits for a job before it looks again (RQ's default: 405 s).
+# Python runs signal handlers in the main thread only, and a SIGTERM the kernel hands to another
+# thread (heartbeat, warm upkeep, RQ's pubsub) does not wake the main thread from that BLPOP: the
+# handler runs when it returns. So this bounds how long an idle worker can take to see a stop.
+DEQUEUE_TIMEOUT_SECONDS = 5
+
+
 class InProcessWorker(SimpleWorker):
+    @property
+    def dequeue_timeout(self) -> int:
+        return DEQUEUE_TIMEOUT_SECONDS
+
     def work(self, *args, **kwargs) -> bool:
         # Each worker process keeps its own warm spares fresh, and removes them when it stops; and
         # tells /healthz, which cannot reach Docker itself, whether it can.

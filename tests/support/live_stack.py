@@ -97,8 +97,8 @@ class Stack:
         self.processes.append(process)
         return process
 
-    def log(self, name: str) -> str:
-        return (self.tmp_path / f"{name}.log").read_text()[-3000:]
+    def log(self, name: str, *, tail: int = 3000) -> str:
+        return (self.tmp_path / f"{name}.log").read_text()[-tail:]
 
     def start(self) -> None:
         daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]

@@ -10,6 +10,8 @@ honcho starts the web, the worker and the embedded Redis at the same moment, so 
 (bounded) for Redis instead of dying on the first refused connection.
 """
 
+import faulthandler
+import signal
 import time
 
 import redis
@@ -100,6 +102,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Worker pool of {concurrency} listening on queues: {', '.join(queue_names)} (scheduler and reaper on)."
         )
+        # `kill -USR1` to the pool or any of its processes prints every thread's stack to stderr:
+        # a stuck worker can be read without a debugger (inherited by the forked processes).
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
         # The workers are forked: none may inherit this process's connections.
         reset_db_connections()
         pool.start(burst=options["burst"], logging_level=level)
