@@ -97,6 +97,21 @@ def test_an_idle_worker_stops_when_another_of_its_threads_takes_the_sigterm(pool
     assert f"[PID {pid}]: warm shut down requested" in log()
 
 
+def test_sigusr1_prints_every_thread_of_a_worker_and_leaves_it_running(pool):
+    stack, _ = pool
+    log = lambda: stack.log("worker", tail=100_000)  # noqa: E731
+    until(lambda: re.search(r"Starting worker started with PID (\d+)", log()), seconds=60, what="no worker", log=log)
+    pid = int(re.search(r"Starting worker started with PID (\d+)", log()).group(1))
+    until(lambda: "cleaning registries" in log(), seconds=60, what="the worker never started its loop", log=log)
+
+    os.kill(pid, signal.SIGUSR1)
+
+    # The main thread's first frame is the worker's own entry point, wherever it is at that moment.
+    until(lambda: "in _worker_process" in log(), seconds=30, what="no stack dump", log=log)
+    assert "Current thread" in log() and re.search(r"^Thread 0x[0-9a-f]+", log(), re.M), log()
+    assert alive(pid)
+
+
 def test_the_reaper_stops_when_another_of_its_threads_takes_the_sigterm(pool):
     stack, process = pool
     log = lambda: stack.log("worker")  # noqa: E731

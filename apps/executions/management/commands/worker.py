@@ -102,9 +102,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Worker pool of {concurrency} listening on queues: {', '.join(queue_names)} (scheduler and reaper on)."
         )
-        # `kill -USR1` to the pool or any of its processes prints every thread's stack to stderr:
-        # a stuck worker can be read without a debugger (inherited by the forked processes).
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
+        # `kill -USR1` to the pool or any of its processes prints every thread's stack to stderr
+        # (fd 2, whatever sys.stderr was replaced with): a stuck worker can be read without a
+        # debugger. The forked processes inherit it.
+        faulthandler.register(signal.SIGUSR1, file=2, all_threads=True)
         # The workers are forked: none may inherit this process's connections.
         reset_db_connections()
         pool.start(burst=options["burst"], logging_level=level)
