@@ -6,7 +6,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from apps.core.views import healthz
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="runbooks:list", permanent=False), name="home"),
+    path(
+        "",
+        RedirectView.as_view(pattern_name="runbooks:list", permanent=False, http_method_names=["get", "head"]),
+        name="home",
+    ),
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("apps.accounts.urls")),
     path("runbooks/", include("apps.runbooks.urls")),

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.forms import ApiTokenForm
 from apps.accounts.selectors import api_token_for_user, api_tokens_of
@@ -59,6 +59,7 @@ def _render_tokens(request: HttpRequest, context: dict, *, status: int = 200) ->
 
 
 @login_required
+@require_GET
 def profile(request: HttpRequest) -> HttpResponse:
     return _render_tokens(request, _tokens_context(request))
 

@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.core.errors import InvalidInput
 from apps.core.sharing import Sharing, sharing_page, sharing_post
@@ -30,6 +30,7 @@ def _add_errors(form, error: InvalidInput) -> None:
 
 
 @login_required
+@require_GET
 def credential_list(request: HttpRequest) -> HttpResponse:
     credentials = list(credentials_visible_to(request.user))
     role_by_pk = credential_roles_for(request.user, credentials)
@@ -55,6 +56,7 @@ def credential_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def credential_detail(request: HttpRequest, pk: int) -> HttpResponse:
     credential = credential_for_user(request.user, pk)
     context = {

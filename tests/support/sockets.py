@@ -52,6 +52,20 @@ async def frames_until(socket, predicate, timeout: float = 5.0) -> tuple[list[st
     return texts, None
 
 
+STATUS = 'id="execution-status"'
+
+
+async def connected(execution, headers, query: str = "") -> tuple[WebsocketCommunicator, list[str]]:
+    """A socket that was accepted and has received the run's state (its status frame comes last);
+    returns it with the text frames so far (the backlog of output, then the state)."""
+    socket = communicator(execution, headers, query)
+    accepted, _ = await socket.connect()
+    assert accepted, "the socket was refused"
+    texts, closed = await frames_until(socket, lambda text: STATUS in text)
+    assert closed is None and STATUS in "".join(texts), (texts, closed)
+    return socket, texts
+
+
 def run(scenario):
     """Run an async scenario on a thread of its own.
 

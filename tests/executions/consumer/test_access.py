@@ -12,7 +12,7 @@ from apps.executions.models import Execution
 from apps.executions.streaming import publish_chunk, publish_state
 from apps.runbooks.services.access import runbook_grant
 from tests.support.output import store
-from tests.support.sockets import communicator, frames_until, run, session_headers
+from tests.support.sockets import communicator, connected, frames_until, run, session_headers
 
 
 @pytest.mark.parametrize("who", ["outsider", None])
@@ -54,9 +54,7 @@ def test_signing_out_closes_the_socket(cast, execution, client_for):
     ]
 
     async def scenario():
-        socket = communicator(execution, headers)
-        await socket.connect()
-        await frames_until(socket, lambda text: 'id="execution-status"' in text)
+        socket, _ = await connected(execution, headers)
         response = await sync_to_async(client.post)("/accounts/logout/")
         assert response.status_code in (200, 302)
         message = await socket.receive_output(timeout=5)
@@ -71,9 +69,7 @@ def test_a_flushed_session_closes_the_socket_on_the_periodic_check(
     settings.RUNBOOKS_STREAM_RECHECK_SECONDS = 0.3
 
     async def scenario():
-        socket = communicator(execution, viewer_headers)
-        await socket.connect()
-        await frames_until(socket, lambda text: 'id="execution-status"' in text)
+        socket, _ = await connected(execution, viewer_headers)
         # Sessions ended without our signal (expiry, an admin clearing them) are noticed too.
         await sync_to_async(Session.objects.all().delete)()
         _texts, closed = await frames_until(socket, lambda text: False, timeout=5)
@@ -84,9 +80,7 @@ def test_a_flushed_session_closes_the_socket_on_the_periodic_check(
 
 def test_revoking_the_role_closes_the_socket_at_the_next_state_change(cast, execution, client_for, viewer_headers):
     async def scenario():
-        socket = communicator(execution, viewer_headers)
-        await socket.connect()
-        await frames_until(socket, lambda text: 'id="execution-status"' in text)
+        socket, _ = await connected(execution, viewer_headers)
         await sync_to_async(runbook_grant)(runbook=cast.runbook, actor=cast.owner, principal=cast.viewer, role=None)
         await sync_to_async(publish_state)(execution.pk)
         texts, closed = await frames_until(socket, lambda text: False, timeout=5)
@@ -102,9 +96,7 @@ def test_revoking_the_role_closes_a_quiet_socket_within_the_recheck_period(
     settings.RUNBOOKS_STREAM_RECHECK_SECONDS = 0.3
 
     async def scenario():
-        socket = communicator(execution, viewer_headers)
-        await socket.connect()
-        await frames_until(socket, lambda text: 'id="execution-status"' in text)
+        socket, _ = await connected(execution, viewer_headers)
         await sync_to_async(runbook_grant)(runbook=cast.runbook, actor=cast.owner, principal=cast.viewer, role=None)
         started = time.monotonic()
         _, closed = await frames_until(socket, lambda text: False, timeout=5)
@@ -116,9 +108,7 @@ def test_revoking_the_role_closes_a_quiet_socket_within_the_recheck_period(
 
 def test_an_execution_deleted_under_an_open_socket_closes_it_cleanly(cast, execution, viewer_headers):
     async def scenario():
-        socket = communicator(execution, viewer_headers)
-        await socket.connect()
-        await frames_until(socket, lambda text: 'id="execution-status"' in text)
+        socket, _ = await connected(execution, viewer_headers)
         pk = execution.pk
         await sync_to_async(Execution.objects.filter(pk=pk).delete)()
         await sync_to_async(publish_chunk)(pk, 0, 0, "orphan\n")

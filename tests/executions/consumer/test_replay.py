@@ -12,7 +12,7 @@ from django.db import connection
 from apps.executions.models import OutputChunk, StepRun
 from apps.executions.streaming import publish_chunk
 from tests.support.output import first_step, sink, store
-from tests.support.sockets import CHUNK, chunk_ids, communicator, frames_until, run
+from tests.support.sockets import CHUNK, chunk_ids, communicator, connected, frames_until, run
 
 
 def test_a_viewer_gets_the_backlog_then_live_chunks_in_order(cast, execution, client_for, viewer_headers):
@@ -20,11 +20,7 @@ def test_a_viewer_gets_the_backlog_then_live_chunks_in_order(cast, execution, cl
     step = first_step(execution)
 
     async def scenario():
-        socket = communicator(execution, viewer_headers)
-        connected, _ = await socket.connect()
-        assert connected
-        texts, closed = await frames_until(socket, lambda text: 'id="execution-status"' in text)
-        assert closed is None
+        socket, texts = await connected(execution, viewer_headers)
         assert chunk_ids(texts) == [(step.pk, 0), (step.pk, 1)]
         backlog = "".join(texts)
         assert f'hx-swap-oob="beforeend:#output-{step.pk}"' in backlog
@@ -45,9 +41,7 @@ def test_resuming_after_seq_n_sends_exactly_the_rest(cast, execution, client_for
     step = first_step(execution)
 
     async def scenario():
-        socket = communicator(execution, viewer_headers, query=f"after={step.pk}:2")
-        await socket.connect()
-        texts, _ = await frames_until(socket, lambda text: 'id="execution-status"' in text)
+        socket, texts = await connected(execution, viewer_headers, query=f"after={step.pk}:2")
         assert chunk_ids(texts) == [(step.pk, 3), (step.pk, 4)]
         assert "line 2" not in "".join(texts)
         # The worker re-publishing an old chunk (or Redis delivering late) doubles nothing.
@@ -66,9 +60,7 @@ def test_a_resume_message_replays_what_the_client_lacks(cast, execution, client_
     step = first_step(execution)
 
     async def scenario():
-        socket = communicator(execution, viewer_headers, query=f"after={step.pk}:3")
-        await socket.connect()
-        texts, _ = await frames_until(socket, lambda text: 'id="execution-status"' in text)
+        socket, texts = await connected(execution, viewer_headers, query=f"after={step.pk}:3")
         assert chunk_ids(texts) == []
         await socket.send_to(text_data=f'{{"resume": {{"{step.pk}": 1}}}}')
         texts, _ = await frames_until(socket, lambda text: len(CHUNK.findall(text)) >= 2)
@@ -85,9 +77,7 @@ def test_a_chunk_missing_from_the_group_is_filled_from_the_database(cast, execut
     step = first_step(execution)
 
     async def scenario():
-        socket = communicator(execution, viewer_headers)
-        await socket.connect()
-        await frames_until(socket, lambda text: 'id="execution-status"' in text)
+        socket, _ = await connected(execution, viewer_headers)
         # Seq 0 is stored but its publish is lost (Redis hiccup); seq 1 is published.
         await sync_to_async(OutputChunk.objects.create)(step_run=step, seq=0, data="lost publish\n")
         await sync_to_async(StepRun.objects.filter(pk=step.pk).update)(next_seq=2)
@@ -138,9 +128,7 @@ def test_a_masked_secret_arrives_only_as_stars(cast, execution, client_for, view
     secret = "hunter2-" + uuid.uuid4().hex
 
     async def scenario():
-        socket = communicator(execution, viewer_headers)
-        await socket.connect()
-        await frames_until(socket, lambda text: 'id="execution-status"' in text)
+        socket, _ = await connected(execution, viewer_headers)
         # Split across two writes: the masker holds the tail back until it knows.
         await sync_to_async(store)(execution, f"token={secret[:6]}", f"{secret[6:]} done\n", secrets=[secret])
         texts, _ = await frames_until(socket, lambda text: "done" in text)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from apps.executions.models import Execution, StepRun
 from apps.executions.streaming import publish_state
 from tests.support.output import first_step, store
-from tests.support.sockets import communicator, frames_until, run
+from tests.support.sockets import communicator, connected, frames_until, run
 
 
 def test_state_changes_rerender_the_live_regions_and_the_final_state_closes_the_socket(
@@ -21,9 +21,7 @@ def test_state_changes_rerender_the_live_regions_and_the_final_state_closes_the_
     second = execution.steps.get(position=1)
 
     async def scenario():
-        socket = communicator(execution, viewer_headers)
-        await socket.connect()
-        texts, _ = await frames_until(socket, lambda text: 'id="execution-status"' in text)
+        socket, texts = await connected(execution, viewer_headers)
         first = "".join(texts)
         assert 'data-status="running"' in first and "0 of 2 steps done" in first and 'class="spinner live"' in first
 
@@ -114,9 +112,7 @@ def test_each_socket_gets_its_own_users_buttons_in_the_state_frame(
     headers, _ = page_headers(client_for, getattr(cast, role), execution)
 
     async def scenario():
-        socket = communicator(execution, headers)
-        await socket.connect()
-        texts, _ = await frames_until(socket, lambda text: 'id="execution-status"' in text)
+        socket, texts = await connected(execution, headers)
         await socket.disconnect()
         return "".join(texts)
 
@@ -132,9 +128,7 @@ def test_a_button_from_a_live_frame_posts_with_a_valid_csrf_token(cast, client_f
     headers, client = page_headers(client_for, cast.editor, execution)
 
     async def scenario():
-        socket = communicator(execution, headers)
-        await socket.connect()
-        texts, _ = await frames_until(socket, lambda text: 'id="execution-status"' in text)
+        socket, texts = await connected(execution, headers)
         await socket.disconnect()
         return "".join(texts)
 
