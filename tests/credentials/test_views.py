@@ -28,10 +28,15 @@ def test_anonymous_users_are_sent_to_sign_in(credential, client_for):
     assert page.status_code == 302 and "/accounts/login/" in page["Location"]
 
 
-@pytest.mark.parametrize("suffix", ["", "edit/", "delete/", "share/"])
-def test_outsiders_get_404_on_every_credential_page(credential, cast, client_for, suffix):
-    assert client_for(cast.outsider).get(f"/credentials/{credential.pk}/{suffix}").status_code == 404
-    assert client_for(cast.outsider).post(f"/credentials/{credential.pk}/{suffix}").status_code == 404
+# The detail page takes no POST at all: 405, like every page without a write.
+@pytest.mark.parametrize(("suffix", "post_status"), [("", 405), ("edit/", 404), ("delete/", 404), ("share/", 404)])
+def test_outsiders_get_404_on_every_credential_page(credential, cast, client_for, suffix, post_status):
+    client = client_for(cast.outsider)
+    missing = Credential.objects.order_by("-pk").first().pk + 1000
+    assert client.get(f"/credentials/{credential.pk}/{suffix}").status_code == 404
+    # The same answer as for a credential that does not exist: nothing tells an outsider it does.
+    assert client.post(f"/credentials/{credential.pk}/{suffix}").status_code == post_status
+    assert client.post(f"/credentials/{missing}/{suffix}").status_code == post_status
 
 
 @pytest.mark.parametrize("suffix", ["edit/", "delete/", "share/"])
