@@ -193,6 +193,14 @@ class ScheduleFire(models.Model):
     class Meta:
         ordering = ["-fire_at"]
         constraints = [models.UniqueConstraint(fields=["schedule", "fire_at"], name="one_fire_per_schedule_time")]
+        # Every tick looks for claims left without a run (schedules.fires_orphaned_close): only those rows.
+        indexes = [
+            models.Index(
+                fields=["recorded_at"],
+                condition=models.Q(outcome="started", execution__isnull=True),
+                name="schedule_fire_unlinked",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.schedule_id} at {self.fire_at:%Y-%m-%d %H:%M} ({self.outcome})"

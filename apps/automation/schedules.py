@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 import zoneinfo
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from croniter import croniter
 from django.conf import settings
@@ -37,6 +37,9 @@ SCHEDULE_FIELDS = ("cron", "timezone", "params", "enabled", "catch_up")
 # A fire time this late is still started on time (a busy worker, a tick interval); later, it was missed.
 GRACE_SECONDS = getattr(settings, "RUNBOOKS_SCHEDULE_GRACE_SECONDS", 120)
 TICK_SECONDS = getattr(settings, "RUNBOOKS_SCHEDULE_TICK_SECONDS", 5)
+# A claimed fire with no run linked after this long lost its worker between the claim and the start.
+ORPHAN_SECONDS = 300
+ORPHAN_REASON = "The worker stopped while starting this run: no run is linked to this fire time."
 # Bounds the work after a long outage: at most this many missed times are recorded one by one.
 MAX_RECORDED_MISSES = 100
 MAX_WALK = 100_000
@@ -204,9 +207,26 @@ def schedule_tick(*, schedule: Schedule, now: datetime, worker: str = "") -> lis
     return [fire]
 
 
+def fires_orphaned_close(*, now: datetime) -> int:
+    """Claims whose worker stopped before linking a run say so, instead of "started" for ever.
+
+    They are not started again: the run may exist, created but not linked, and a second one would
+    break "one run per fire time". Returns how many were closed.
+    """
+    orphans = ScheduleFire.objects.filter(
+        outcome=ScheduleFireOutcome.STARTED,
+        execution__isnull=True,
+        recorded_at__lt=now - timedelta(seconds=ORPHAN_SECONDS),
+    )
+    return orphans.update(outcome=ScheduleFireOutcome.FAILED, reason=ORPHAN_REASON)
+
+
 def schedules_tick(*, now: datetime | None = None, worker: str = "") -> list[ScheduleFire]:
     """One pass over every enabled schedule; any number of workers may run it at once."""
     now = now or timezone.now()
+    closed = fires_orphaned_close(now=now)
+    if closed:
+        logger.warning("Closed %s schedule fires whose worker stopped before their run was linked", closed)
     fires = []
     schedules = Schedule.objects.filter(enabled=True, deleted_at__isnull=True, runbook__archived_at__isnull=True)
     for schedule in schedules.select_related("runbook", "created_by"):

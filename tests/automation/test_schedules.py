@@ -183,3 +183,31 @@ def test_the_schedules_page_adds_one(cast, runbook):
     assert Schedule.objects.get().params == {"target": "web"}
     listed = page.get(reverse("automation:schedules", args=[runbook.pk])).content.decode()
     assert "*/5 * * * *" in listed
+
+
+def test_a_fire_whose_worker_stopped_before_linking_its_run_says_so_later(cast, runbook, monkeypatch):
+    """The claim commits before the run is started and linked; a worker that dies in between left
+    the fire 'started' with no run for ever."""
+    schedule = make(cast, runbook)
+
+    def worker_dies(schedule, fire):
+        raise SystemExit  # stands for the process being killed between the claim and the start: not causable in-process
+
+    monkeypatch.setattr("apps.automation.schedules._start", worker_dies)
+    with pytest.raises(SystemExit):
+        tick_at(datetime(2026, 12, 2, 7, 1, 1, tzinfo=UTC))
+    monkeypatch.undo()
+    orphan = ScheduleFire.objects.get()
+    assert (orphan.outcome, orphan.execution_id) == ("started", None)
+
+    # A minute later it may still be starting: left alone (and the next fire time runs).
+    tick_at(datetime(2026, 12, 2, 7, 2, 1, tzinfo=UTC))
+    orphan.refresh_from_db()
+    assert orphan.outcome == "started"
+    # Past the limit, it says what happened; it is not run again (its run may exist, unlinked).
+    tick_at(datetime(2026, 12, 2, 7, 7, 1, tzinfo=UTC))
+    orphan.refresh_from_db()
+    assert orphan.outcome == "failed" and orphan.execution_id is None
+    assert "worker stopped while starting" in orphan.reason
+    assert Execution.objects.filter(schedule=schedule).count() == 2  # 07:02 and 07:07, never 07:01
+    assert set(ScheduleFire.objects.exclude(pk=orphan.pk).values_list("outcome", flat=True)) == {"started", "missed"}
