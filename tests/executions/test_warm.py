@@ -8,6 +8,8 @@ import time
 import uuid
 
 import pytest
+import requests
+from docker.errors import NotFound
 
 from apps.executions.models import StepRun
 from apps.executions.reaper import _remove_containers
@@ -154,6 +156,14 @@ def foreign_spare(owner: str, expires_in: float, *, claimed: bool = False):
     return container
 
 
+def gone_within(engine, container_id: str, *, seconds: float) -> None:
+    """Returns once the container is removed (Docker's wait for condition "removed"), or after `seconds`."""
+    try:
+        engine.api.wait(container_id, timeout=seconds, condition="removed")
+    except (NotFound, requests.exceptions.RequestException):
+        pass  # already gone; or still there after `seconds`, which the caller's assertion reports
+
+
 def test_the_reaper_removes_spares_nobody_will_use_and_keeps_the_others(cast, make_runbook, docker_engine):
     alive_elsewhere = "another-host:1:1"
     spares = {
@@ -178,6 +188,9 @@ def test_the_reaper_removes_spares_nobody_will_use_and_keeps_the_others(cast, ma
         # Other tests' workers reap this engine too and may take a dead or expired spare first: what
         # this reaper removed is among the doomed, and afterwards every doomed one is gone.
         assert removed <= doomed and spares["claimed, finished"].id in removed
+        # A removal another process started is still under way (Docker answered ours 409): await its end.
+        for container_id in doomed:
+            gone_within(docker_engine, container_id, seconds=30)
         left = {container.id for container in docker_engine.containers.list(all=True, sparse=True)}
         assert not doomed & left
         assert spares["live owner"].id in left and spares["claimed, running"].id in left
