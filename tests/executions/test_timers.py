@@ -34,7 +34,9 @@ def note(key: str) -> dict:
 @pytest.fixture
 def queue():
     queue = executions_queue()
+    # This xdist worker's queue: other tests' runs (started, never worked) may still be in it.
     unschedule_all(queue)
+    queue.empty()
     yield queue
     unschedule_all(queue)
     queue.empty()
