@@ -14,7 +14,7 @@ from apps.executions.models import Execution, OutputChunk, StepRun
 from apps.executions.output import StepOutput
 from apps.executions.services.start import execution_start
 from tests.support.executions import command, run_now
-from tests.support.sockets import CHUNK, communicator, frames_until, run, session_headers
+from tests.support.sockets import CHUNK, STATUS, communicator, frames_until, run, session_headers
 
 
 def layer_settings(url: str) -> dict:
@@ -85,7 +85,7 @@ def test_a_real_run_streams_every_line_once_and_ends_with_the_final_state(
         socket = communicator(execution, headers)
         connected, _ = await socket.connect()
         assert connected
-        await frames_until(socket, lambda text: 'id="execution-status"' in text)
+        await frames_until(socket, lambda text: STATUS in text)
         worker = threading.Thread(target=run_now, args=(execution,))
         worker.start()
         texts, closed = await frames_until(socket, lambda text: False, timeout=60)

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from apps.executions.models import Execution, StepRun
 from runbooks_site.routing import websocket_urlpatterns
-from tests.support.sockets import communicator, frames_until, run, session_headers
+from tests.support.sockets import STATUS, communicator, frames_until, run, session_headers
 
 from .cases import PEOPLE
 
@@ -37,9 +37,9 @@ def test_the_socket_answers_each_person_exactly(cast, client_for, running, perso
         socket = communicator(running, headers)
         connected, _ = await socket.connect()
         assert connected  # accepted, then closed with a code: a refused handshake would look like a network error
-        texts, closed = await frames_until(socket, lambda text: 'id="execution-status"' in text)
+        texts, closed = await frames_until(socket, lambda text: STATUS in text)
         if want == WATCHES:
-            assert closed is None and 'id="execution-status"' in "".join(texts)
+            assert closed is None and STATUS in "".join(texts)
             await socket.disconnect()
         else:
             assert texts == [] and closed == {"type": "websocket.close", "code": want}

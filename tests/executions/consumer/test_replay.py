@@ -12,7 +12,7 @@ from django.db import connection
 from apps.executions.models import OutputChunk, StepRun
 from apps.executions.streaming import publish_chunk
 from tests.support.output import first_step, sink, store
-from tests.support.sockets import CHUNK, chunk_ids, communicator, connected, frames_until, run
+from tests.support.sockets import CHUNK, STATUS, chunk_ids, communicator, connected, frames_until, run
 
 
 def test_a_viewer_gets_the_backlog_then_live_chunks_in_order(cast, execution, client_for, viewer_headers):
@@ -24,7 +24,7 @@ def test_a_viewer_gets_the_backlog_then_live_chunks_in_order(cast, execution, cl
         assert chunk_ids(texts) == [(step.pk, 0), (step.pk, 1)]
         backlog = "".join(texts)
         assert f'hx-swap-oob="beforeend:#output-{step.pk}"' in backlog
-        assert backlog.index("line 0") < backlog.index("line 1") < backlog.index('id="execution-status"')
+        assert backlog.index("line 0") < backlog.index("line 1") < backlog.index(STATUS)
         assert f'id="step-state-{step.pk}"' in backlog and 'id="execution-title"' in backlog
 
         await sync_to_async(store)(execution, "line 2\n", "line 3\n")
@@ -139,7 +139,7 @@ def test_a_masked_secret_arrives_only_as_stars(cast, execution, client_for, view
         # A fresh socket replaying the backlog shows the same.
         again = communicator(execution, viewer_headers)
         await again.connect()
-        texts, _ = await frames_until(again, lambda text: 'id="execution-status"' in text)
+        texts, _ = await frames_until(again, lambda text: STATUS in text)
         assert "token=***" in "".join(texts) and secret not in "".join(texts)
         await again.disconnect()
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from apps.executions.models import Execution, StepRun
 from apps.executions.streaming import publish_state
 from tests.support.output import first_step, store
-from tests.support.sockets import communicator, connected, frames_until, run
+from tests.support.sockets import STATUS, communicator, connected, frames_until, run
 
 
 def test_state_changes_rerender_the_live_regions_and_the_final_state_closes_the_socket(
@@ -30,7 +30,7 @@ def test_state_changes_rerender_the_live_regions_and_the_final_state_closes_the_
         )
         await sync_to_async(StepRun.objects.filter(pk=second.pk).update)(status="running", started_at=timezone.now())
         await sync_to_async(publish_state)(execution.pk)
-        texts, _ = await frames_until(socket, lambda text: 'id="execution-status"' in text)
+        texts, _ = await frames_until(socket, lambda text: STATUS in text)
         state = "".join(texts)
         assert "1 of 2 steps done" in state and "exit 0" in state
         assert re.search(rf'id="step-state-{second.pk}"[^>]*data-status="running"', state)
